@@ -1,0 +1,234 @@
+import {generateKeyPairSync, randomBytes} from 'node:crypto'
+import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {request} from 'node:https'
+import {request as httpRequest} from 'node:http'
+import {join} from 'node:path'
+
+import {SmhError} from '../errors.js'
+import {requireBinary} from './binaries.js'
+import {installCrds} from './crds.js'
+import {freePort, isAlive, logTail, type Started, sleep, startProcess, stopProcess} from './processes.js'
+
+export interface ControlPlaneOptions {
+  /** Cluster names; each becomes a kubeconfig context of the same name. The first is the current context. */
+  clusters: string[]
+  /** Working folder: etcd data, certificates, logs, the kubeconfig and state.json. */
+  dir: string
+  /** Processes outlive this one (demo up) instead of being stopped when it exits (tests). */
+  detached?: boolean
+  /** Istio's CRDs to install in every cluster (a multi-document YAML file). */
+  crdsFile?: string
+  /** How long to wait for each process to become ready. */
+  readyTimeoutMs?: number
+  onProgress?: (message: string) => void
+}
+
+export interface ProcessRecord {
+  name: string
+  pid: number
+  port: number
+  logFile: string
+  binary: string
+}
+
+/** What was started: enough for `demo down` to stop exactly these processes and `demo status` to report them. */
+export interface ControlPlaneState {
+  dir: string
+  kubeconfig: string
+  startedAt: string
+  etcd: ProcessRecord
+  clusters: (ProcessRecord & {server: string})[]
+}
+
+export interface ControlPlane {
+  state: ControlPlaneState
+  stop(): Promise<void>
+}
+
+const STATE_FILE = 'state.json'
+
+/**
+ * Starts one etcd and one kube-apiserver per cluster (each with its own --etcd-prefix, port and cert dir; RBAC on;
+ * TokenRequest working; an admin token in system:masters), writes a kubeconfig whose contexts are the cluster
+ * names, installs Istio's CRDs and waits until everything is ready. On any failure it stops what it started and
+ * the error carries the tail of the failing process's log.
+ */
+export async function startControlPlanes(options: ControlPlaneOptions): Promise<ControlPlane> {
+  const {clusters, dir} = options
+  const detached = options.detached ?? false
+  const readyTimeoutMs = options.readyTimeoutMs ?? 90_000
+  const progress = options.onProgress ?? (() => {})
+  const etcdBinary = requireBinary('etcd')
+  const apiserverBinary = requireBinary('kube-apiserver')
+  mkdirSync(join(dir, 'logs'), {recursive: true})
+
+  const started: Started[] = []
+  const cleanupOnExit = () => {
+    for (const s of started) {
+      try {
+        process.kill(s.pid, 'SIGKILL')
+      } catch {}
+    }
+  }
+  if (!detached) process.on('exit', cleanupOnExit)
+  const stopAll = async () => {
+    await Promise.all(started.map((s) => stopProcess(s.pid)))
+    if (!detached) process.off('exit', cleanupOnExit)
+  }
+
+  try {
+    // etcd: one for all clusters, on tmpfs-like settings (no fsync) since the data is throwaway.
+    const [clientPort, peerPort] = [await freePort(), await freePort()]
+    const etcdLog = join(dir, 'logs', 'etcd.log')
+    progress(`starting etcd on 127.0.0.1:${clientPort}`)
+    const etcd = startProcess('etcd', etcdBinary, [
+      '--name=smh', `--data-dir=${join(dir, 'etcd')}`,
+      `--listen-client-urls=http://127.0.0.1:${clientPort}`, `--advertise-client-urls=http://127.0.0.1:${clientPort}`,
+      `--listen-peer-urls=http://127.0.0.1:${peerPort}`, `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
+      `--initial-cluster=smh=http://127.0.0.1:${peerPort}`, '--initial-cluster-state=new',
+      '--unsafe-no-fsync=true', '--log-level=warn', '--quota-backend-bytes=4294967296',
+    ], etcdLog, detached)
+    started.push(etcd)
+    await waitUntil(`etcd`, etcd, readyTimeoutMs, () => httpOk(`http://127.0.0.1:${clientPort}/health`))
+
+    // Shared identity material: the admin token and the service-account signing key.
+    const token = randomBytes(24).toString('hex')
+    writeFileSync(join(dir, 'tokens.csv'), `${token},admin,admin-uid,"system:masters"\n`, {mode: 0o600})
+    const {privateKey, publicKey} = generateKeyPairSync('rsa', {modulusLength: 2048})
+    writeFileSync(join(dir, 'sa.key'), privateKey.export({type: 'pkcs8', format: 'pem'}), {mode: 0o600})
+    writeFileSync(join(dir, 'sa.pub'), publicKey.export({type: 'spki', format: 'pem'}))
+
+    const servers: (Started & {port: number; certDir: string})[] = []
+    for (const [index, cluster] of clusters.entries()) {
+      const port = await freePort()
+      const certDir = join(dir, 'clusters', cluster)
+      mkdirSync(certDir, {recursive: true})
+      progress(`starting kube-apiserver for ${cluster} on https://127.0.0.1:${port}`)
+      const server = startProcess(cluster, apiserverBinary, [
+        `--etcd-servers=http://127.0.0.1:${clientPort}`, `--etcd-prefix=/${cluster}/registry`,
+        // Every server compacts the whole shared keyspace: let only the first do it.
+        `--etcd-compaction-interval=${index === 0 ? '5m' : '0'}`,
+        `--cert-dir=${certDir}`, `--secure-port=${port}`, '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1',
+        '--service-cluster-ip-range=10.96.0.0/16', '--allow-privileged=true',
+        // No controller-manager runs, so no "default" ServiceAccount would ever appear for pods to use.
+        '--disable-admission-plugins=ServiceAccount',
+        '--authorization-mode=RBAC', `--token-auth-file=${join(dir, 'tokens.csv')}`,
+        `--service-account-issuer=https://${cluster}.kubectl-smh.local`, '--api-audiences=https://kubernetes.default.svc',
+        `--service-account-key-file=${join(dir, 'sa.pub')}`, `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
+        '--enable-priority-and-fairness=false', '--profiling=false', '--enable-garbage-collector=false',
+      ], join(dir, 'logs', `${cluster}.log`), detached)
+      started.push(server)
+      servers.push({...server, port, certDir})
+    }
+
+    const kubeconfigPath = join(dir, 'kubeconfig')
+    await Promise.all(servers.map(async (s) => {
+      const caFile = join(s.certDir, 'apiserver.crt')
+      await waitUntil(`kube-apiserver ${s.name}`, s, readyTimeoutMs, async () => {
+        if (!existsSync(caFile)) return false
+        return httpsOk(`https://127.0.0.1:${s.port}/readyz`, readFileSync(caFile), token)
+      })
+    }))
+    writeFileSync(kubeconfigPath, kubeconfigYaml(servers.map((s) => ({
+      name: s.name, server: `https://127.0.0.1:${s.port}`, ca: readFileSync(join(s.certDir, 'apiserver.crt')),
+    })), token), {mode: 0o600})
+
+    if (options.crdsFile) {
+      progress(`installing Istio's CRDs in ${clusters.join(', ')}`)
+      await installCrds(kubeconfigPath, clusters, options.crdsFile)
+    }
+
+    const record = (s: Started, port: number, binary: string): ProcessRecord => ({name: s.name, pid: s.pid, port, logFile: s.logFile, binary})
+    const state: ControlPlaneState = {
+      dir,
+      kubeconfig: kubeconfigPath,
+      startedAt: new Date().toISOString(),
+      etcd: record(etcd, clientPort, etcdBinary),
+      clusters: servers.map((s) => ({...record(s, s.port, apiserverBinary), server: `https://127.0.0.1:${s.port}`})),
+    }
+    writeFileSync(join(dir, STATE_FILE), JSON.stringify(state, null, 2))
+    return {state, stop: stopAll}
+  } catch (error) {
+    await stopAll()
+    throw error
+  }
+}
+
+/** Reads what a detached start recorded, or undefined when nothing is recorded in dir. */
+export function readState(dir: string): ControlPlaneState | undefined {
+  const file = join(dir, STATE_FILE)
+  if (!existsSync(file)) return undefined
+  return JSON.parse(readFileSync(file, 'utf8')) as ControlPlaneState
+}
+
+/** The recorded processes that still run as the binary recorded for them (a pid may have been reused). */
+export function runningProcesses(state: ControlPlaneState): ProcessRecord[] {
+  return [state.etcd, ...state.clusters].filter((p) => isAlive(p.pid) && commandOf(p.pid).startsWith(p.binary))
+}
+
+/** Stops exactly the recorded processes (API servers first, then etcd). */
+export async function stopRecorded(state: ControlPlaneState): Promise<ProcessRecord[]> {
+  const running = runningProcesses(state)
+  const servers = running.filter((p) => p !== state.etcd && p.name !== 'etcd')
+  await Promise.all(servers.map((p) => stopProcess(p.pid)))
+  await Promise.all(running.filter((p) => p.name === 'etcd').map((p) => stopProcess(p.pid)))
+  return running
+}
+
+function commandOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? ''
+  } catch {
+    return ''
+  }
+}
+
+async function waitUntil(what: string, proc: Started, timeoutMs: number, ready: () => Promise<boolean>): Promise<void> {
+  let exited: number | null | undefined
+  proc.child.once('exit', (code) => (exited = code))
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (exited !== undefined) {
+      throw new SmhError(`${what} exited (code ${exited}) before it was ready; the end of ${proc.logFile}:\n${logTail(proc.logFile)}`)
+    }
+    if (await ready().catch(() => false)) return
+    await sleep(100)
+  }
+  throw new SmhError(`${what} was not ready after ${timeoutMs / 1000}s; the end of ${proc.logFile}:\n${logTail(proc.logFile)}`)
+}
+
+function httpOk(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = httpRequest(url, {timeout: 2000}, (res) => {
+      res.resume()
+      resolve(res.statusCode === 200)
+    })
+    req.on('error', () => resolve(false))
+    req.on('timeout', () => req.destroy())
+    req.end()
+  })
+}
+
+function httpsOk(url: string, ca: Buffer, token: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request(url, {ca, headers: {authorization: `Bearer ${token}`}, timeout: 2000}, (res) => {
+      res.resume()
+      resolve(res.statusCode === 200)
+    })
+    req.on('error', () => resolve(false))
+    req.on('timeout', () => req.destroy())
+    req.end()
+  })
+}
+
+function kubeconfigYaml(clusters: {name: string; server: string; ca: Buffer}[], token: string): string {
+  const config = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: clusters.map((c) => ({name: c.name, cluster: {server: c.server, 'certificate-authority-data': c.ca.toString('base64')}})),
+    users: clusters.map((c) => ({name: `${c.name}-admin`, user: {token}})),
+    contexts: clusters.map((c) => ({name: c.name, context: {cluster: c.name, user: `${c.name}-admin`}})),
+    'current-context': clusters[0]?.name ?? '',
+  }
+  return JSON.stringify(config, null, 2) // JSON is YAML: kubectl and client-node read it as a kubeconfig
+}

@@ -1,0 +1,135 @@
+import {createHash} from 'node:crypto'
+
+import type {KubernetesObject} from '@kubernetes/client-node'
+
+/**
+ * The clusters of the seed's blog post, as objects: Istio's control plane (istiod, the `istio` mesh ConfigMap, an
+ * ingress gateway with a `tls` port 15443 and a LoadBalancer address) and bookinfo with sidecars. There is no
+ * kubelet or controller, so ReplicaSets and Pods are written here too, and their status set separately.
+ */
+export const ISTIO_VERSION = '1.30.3'
+const PILOT_IMAGE = `docker.io/istio/pilot:${ISTIO_VERSION}`
+const PROXY_IMAGE = `docker.io/istio/proxyv2:${ISTIO_VERSION}`
+
+export interface SeedObject extends KubernetesObject {
+  spec?: Record<string, unknown>
+  /** Status to set through the status subresource once the object exists. */
+  status?: Record<string, unknown>
+  data?: Record<string, string>
+}
+
+interface Workload {
+  namespace: string
+  name: string // Deployment name
+  labels: Record<string, string>
+  serviceAccount: string
+  containers: {name: string; image: string; ports?: number[]}[]
+}
+
+export interface SeedOptions {
+  cluster: string
+  /** bookinfo's reviews-v3 (red stars): the blog deploys it in kind3 only. */
+  withReviewsV3: boolean
+  /** Ordinal of the cluster, to keep pod IPs and gateway addresses distinct across clusters. */
+  index: number
+}
+
+/** Everything to create in one workload cluster, in dependency order (namespaces first). */
+export function seedObjects(options: SeedOptions): SeedObject[] {
+  const {cluster, index} = options
+  const gatewayAddress = `192.0.2.${index + 1}` // TEST-NET-1: documentation addresses, nothing is ever sent there
+  const objects: SeedObject[] = [
+    namespace('istio-system'),
+    {apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'default', labels: {'istio-injection': 'enabled'}}},
+    serviceAccount('istio-system', 'istiod'),
+    serviceAccount('istio-system', 'istio-ingressgateway-service-account'),
+    {
+      apiVersion: 'v1', kind: 'ConfigMap', metadata: {namespace: 'istio-system', name: 'istio', labels: {'istio.io/rev': 'default'}},
+      data: {mesh: `defaultConfig:\n  discoveryAddress: istiod.istio-system.svc:15012\ntrustDomain: ${cluster}\n`, meshNetworks: 'networks: {}\n'},
+    },
+    service('istio-system', 'istiod', {app: 'istiod', istio: 'pilot'}, [
+      {name: 'grpc-xds', port: 15010}, {name: 'https-dns', port: 15012}, {name: 'https-webhook', port: 443, targetPort: 15017},
+    ]),
+    {
+      ...service('istio-system', 'istio-ingressgateway', {app: 'istio-ingressgateway', istio: 'ingressgateway'}, [
+        {name: 'status-port', port: 15021}, {name: 'http2', port: 80, targetPort: 8080},
+        {name: 'https', port: 443, targetPort: 8443}, {name: 'tls', port: 15443},
+      ], 'LoadBalancer'),
+      status: {loadBalancer: {ingress: [{ip: gatewayAddress}]}},
+    },
+  ]
+  const workloads: Workload[] = [
+    {namespace: 'istio-system', name: 'istiod', labels: {app: 'istiod', istio: 'pilot', 'istio.io/rev': 'default'}, serviceAccount: 'istiod',
+      containers: [{name: 'discovery', image: PILOT_IMAGE, ports: [8080, 15010, 15017]}]},
+    {namespace: 'istio-system', name: 'istio-ingressgateway', labels: {app: 'istio-ingressgateway', istio: 'ingressgateway'},
+      serviceAccount: 'istio-ingressgateway-service-account', containers: [{name: 'istio-proxy', image: PROXY_IMAGE, ports: [8080, 8443, 15443]}]},
+  ]
+  const apps = [['details', 'v1'], ['ratings', 'v1'], ['reviews', 'v1'], ['reviews', 'v2'], ['productpage', 'v1']]
+  if (options.withReviewsV3) apps.splice(4, 0, ['reviews', 'v3'])
+  for (const app of ['details', 'ratings', 'reviews', 'productpage']) {
+    objects.push(serviceAccount('default', `bookinfo-${app}`, {account: app}))
+    objects.push(service('default', app, {app}, [{name: 'http', port: 9080}], 'ClusterIP', {app, service: app}))
+  }
+  for (const [app, version] of apps) {
+    workloads.push({
+      namespace: 'default', name: `${app}-${version}`, labels: {app, version}, serviceAccount: `bookinfo-${app}`,
+      containers: [{name: app, image: `docker.io/istio/examples-bookinfo-${app}-${version}:1.20.2`, ports: [9080]}, {name: 'istio-proxy', image: PROXY_IMAGE}],
+    })
+  }
+  workloads.forEach((w, i) => objects.push(...deployment(cluster, w, `10.${244 + index}.${i + 1}.${10 + index}`)))
+  return objects
+}
+
+function namespace(name: string): SeedObject {
+  return {apiVersion: 'v1', kind: 'Namespace', metadata: {name}}
+}
+
+function serviceAccount(namespace: string, name: string, labels?: Record<string, string>): SeedObject {
+  return {apiVersion: 'v1', kind: 'ServiceAccount', metadata: {namespace, name, ...(labels ? {labels} : {})}}
+}
+
+function service(
+  namespace: string, name: string, selector: Record<string, string>,
+  ports: {name: string; port: number; targetPort?: number}[], type = 'ClusterIP', labels: Record<string, string> = selector,
+): SeedObject {
+  return {
+    apiVersion: 'v1', kind: 'Service', metadata: {namespace, name, labels},
+    spec: {type, selector, ports: ports.map((p) => ({name: p.name, port: p.port, targetPort: p.targetPort ?? p.port, protocol: 'TCP'}))},
+  }
+}
+
+/** A Deployment, its ReplicaSet and one Running, Ready Pod, linked by ownerReferences as a controller would. */
+function deployment(cluster: string, w: Workload, podIP: string): SeedObject[] {
+  const hash = createHash('sha256').update(`${cluster}/${w.namespace}/${w.name}`).digest('hex')
+  const templateHash = hash.slice(0, 10).replace(/[0-9]/g, (d) => 'bcdfghjklm'[Number(d)])
+  const podSuffix = hash.slice(10, 15).replace(/[0-9]/g, (d) => 'npqrstvwxz'[Number(d)])
+  const template = {
+    metadata: {labels: {...w.labels, 'security.istio.io/tlsMode': 'istio', 'service.istio.io/canonical-name': w.labels.app, 'service.istio.io/canonical-revision': w.labels.version ?? 'latest'}},
+    spec: {
+      serviceAccountName: w.serviceAccount,
+      containers: w.containers.map((c) => ({name: c.name, image: c.image, ...(c.ports ? {ports: c.ports.map((p) => ({containerPort: p}))} : {})})),
+    },
+  }
+  const selector = {matchLabels: w.labels}
+  const ready = {replicas: 1, readyReplicas: 1, availableReplicas: 1, updatedReplicas: 1, observedGeneration: 1}
+  const podLabels = {...template.metadata.labels, 'pod-template-hash': templateHash}
+  return [
+    {apiVersion: 'apps/v1', kind: 'Deployment', metadata: {namespace: w.namespace, name: w.name, labels: w.labels},
+      spec: {replicas: 1, selector, template}, status: ready},
+    {apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: {namespace: w.namespace, name: `${w.name}-${templateHash}`, labels: podLabels,
+      ownerReferences: [{apiVersion: 'apps/v1', kind: 'Deployment', name: w.name, uid: '', controller: true, blockOwnerDeletion: true}]},
+      spec: {replicas: 1, selector: {matchLabels: {...w.labels, 'pod-template-hash': templateHash}}, template: {...template, metadata: {labels: podLabels}}},
+      status: {replicas: 1, readyReplicas: 1, availableReplicas: 1, fullyLabeledReplicas: 1, observedGeneration: 1}},
+    {apiVersion: 'v1', kind: 'Pod', metadata: {namespace: w.namespace, name: `${w.name}-${templateHash}-${podSuffix}`, labels: podLabels,
+      ownerReferences: [{apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${w.name}-${templateHash}`, uid: '', controller: true, blockOwnerDeletion: true}]},
+      spec: template.spec,
+      status: {
+        phase: 'Running', podIP, podIPs: [{ip: podIP}], hostIP: '192.0.2.100', startTime: '2026-01-01T00:00:00Z',
+        conditions: ['Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map((type) => ({type, status: 'True', lastTransitionTime: '2026-01-01T00:00:00Z'})),
+        containerStatuses: template.spec.containers.map((c) => ({
+          name: c.name, image: c.image, imageID: '', ready: true, started: true, restartCount: 0,
+          state: {running: {startedAt: '2026-01-01T00:00:00Z'}},
+        })),
+      }},
+  ]
+}
