@@ -42,6 +42,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected flags!: BaseFlags<T>
   protected args!: BaseArgs<T>
+  /** --request-timeout in milliseconds (0: none), checked before run() so a bad value changes nothing. */
+  protected requestTimeoutMs = 0
 
   public override async init(): Promise<void> {
     await super.init()
@@ -54,6 +56,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     })
     this.flags = flags as BaseFlags<T>
     this.args = args as BaseArgs<T>
+    this.requestTimeoutMs = parseDuration(this.flags['request-timeout'], '--request-timeout')
   }
 
   /** -o wins; --json means -o json; otherwise table. */
@@ -69,9 +72,6 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return colorFor(process.stderr, this.flags['no-color'])
   }
 
-  protected get requestTimeoutMs(): number {
-    return parseDuration(this.flags['request-timeout'], '--request-timeout')
-  }
 
   protected kubeconfig(): KubeConfig {
     return loadKubeconfig({kubeconfig: this.flags.kubeconfig})
@@ -117,6 +117,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       // oclif's own parse errors (unknown flag, bad option value, missing argument): usage, exit 2.
       code = error.oclif.exit === 0 ? 0 : ExitCode.usage
       if (code === 0) return
+      this.parsed = true // parsing was attempted; stops oclif warning "did not parse its arguments" outside production
       const first = error.message.split('\n')[0].trim()
       lines = [`${first} (see: kubectl smh ${this.id?.replaceAll(':', ' ') ?? ''} --help)`]
     } else {

@@ -109,6 +109,8 @@ export async function startControlPlanes(options: ControlPlaneOptions): Promise<
         // Every server compacts the whole shared keyspace: let only the first do it.
         `--etcd-compaction-interval=${index === 0 ? '5m' : '0'}`,
         `--cert-dir=${certDir}`, `--secure-port=${port}`, '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1',
+        // The default reconciler refuses a loopback address for the kubernetes Service's endpoints.
+        '--endpoint-reconciler-type=none',
         '--service-cluster-ip-range=10.96.0.0/16', '--allow-privileged=true',
         // No controller-manager runs, so no "default" ServiceAccount would ever appear for pods to use.
         '--disable-admission-plugins=ServiceAccount',

@@ -1,4 +1,6 @@
 import {
+  type Configuration,
+  HttpMethod,
   type KubeConfig,
   KubernetesObjectApi,
   type KubernetesObject,
@@ -12,6 +14,55 @@ import {
 import {forContext} from './kubeconfig.js'
 
 export const FIELD_MANAGER = 'kubectl-smh'
+const MAX_ATTEMPTS_ON_429 = 10
+
+/**
+ * The generic object API, but JSON in and JSON out. client-node's own serializer maps known kinds through its
+ * typed models, which drops fields whose JSON names differ from the model's (a CRD's `x-kubernetes-int-or-string`
+ * is lost) and turns timestamps into Dates; objects we read and write are plain JSON, as kubectl shows them.
+ */
+export class JsonObjectApi extends KubernetesObjectApi {
+  protected override async processResponse<T extends KubernetesObject>(response: ResponseContext): Promise<T> {
+    const text = await response.body.text()
+    if (response.httpStatusCode >= 200 && response.httpStatusCode <= 299) return JSON.parse(text) as T
+    const {ApiException} = await import('@kubernetes/client-node')
+    let body: unknown = text
+    try {
+      body = JSON.parse(text)
+    } catch {}
+    throw new ApiException(response.httpStatusCode, 'Unsuccessful HTTP Request', body, response.headers)
+  }
+
+  /**
+   * Retries what the API server asks to be retried (429 with Retry-After: e.g. a new CRD's storage still
+   * initializing), as kubectl does, a bounded number of times.
+   */
+  protected override async requestPromise<T extends KubernetesObject>(request: RequestContext, type?: string, options?: Configuration): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await super.requestPromise<T>(request, type, options)
+      } catch (error) {
+        const e = error as {code?: number; headers?: Record<string, string>}
+        if (e.code !== 429 || attempt >= MAX_ATTEMPTS_ON_429) throw error
+        const retryAfter = Number(e.headers?.['retry-after'] ?? 1)
+        await new Promise((resolve) => setTimeout(resolve, Math.min(Math.max(retryAfter, 0.1), 2) * 1000))
+      }
+    }
+  }
+
+  /** Server-side apply of a JSON-shaped object, sent as is. */
+  async applyJson<T extends KubernetesObject>(object: T, options: {dryRun?: boolean; force?: boolean; fieldManager: string}): Promise<T> {
+    const path = await this.specUriPath(object, 'patch')
+    const request = this.configuration.baseServer.makeRequestContext(path, HttpMethod.PATCH)
+    request.setHeaderParam('Accept', 'application/json')
+    request.setHeaderParam('Content-Type', PatchStrategy.ServerSideApply)
+    request.setQueryParam('fieldManager', options.fieldManager)
+    if (options.force) request.setQueryParam('force', 'true')
+    if (options.dryRun) request.setQueryParam('dryRun', 'All')
+    request.setBody(JSON.stringify(object))
+    return this.requestPromise<T>(request)
+  }
+}
 
 export interface ClientOptions {
   /** --request-timeout in milliseconds; 0 or undefined means none (client-node has none of its own). */
@@ -23,7 +74,7 @@ export interface ClientOptions {
  * `fieldValidation=Strict` on writes (what kubectl sends), both added by request middleware.
  */
 export class ClusterClient {
-  readonly objects: KubernetesObjectApi
+  readonly objects: JsonObjectApi
 
   constructor(
     readonly context: string,
@@ -48,7 +99,7 @@ export class ClusterClient {
       baseServer: new ServerConfiguration(cluster.server, {}),
       promiseMiddleware: [middleware],
     })
-    this.objects = new KubernetesObjectApi(config)
+    this.objects = new JsonObjectApi(config)
   }
 
   static forContext(kc: KubeConfig, context: string, options: ClientOptions = {}): ClusterClient {
@@ -57,13 +108,6 @@ export class ClusterClient {
 
   /** Server-side apply as field manager kubectl-smh, validated strictly by the API server. */
   async apply<T extends KubernetesObject>(object: T, options: {dryRun?: boolean; force?: boolean} = {}): Promise<T> {
-    return this.objects.patch(
-      object,
-      undefined,
-      options.dryRun ? 'All' : undefined,
-      FIELD_MANAGER,
-      options.force ?? false,
-      PatchStrategy.ServerSideApply,
-    )
+    return this.objects.applyJson(object, {...options, fieldManager: FIELD_MANAGER})
   }
 }

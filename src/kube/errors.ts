@@ -16,7 +16,11 @@ interface StatusBody {
 export function describeKubeError(error: unknown, context: string): string {
   if (error instanceof ApiException) {
     const status = parseStatus(error.body)
-    const what = status?.message ?? `HTTP ${error.code}`
+    const what = cleanMessage(status?.message ?? `HTTP ${error.code}`)
+    // Server-side apply reports a body that does not fit the schema as a 500 "failed to create typed patch object".
+    if (error.code === 500 && /failed to create typed patch object/.test(what)) {
+      return `cluster "${context}": rejected by the API server: ${what}`
+    }
     switch (error.code) {
       case 401:
         return `cluster "${context}": the credentials were refused (401 Unauthorized): refresh them in the kubeconfig (or re-register the cluster)`
@@ -58,6 +62,11 @@ export function describeKubeError(error: unknown, context: string): string {
 export function kubeError(error: unknown, context: string): SmhError {
   if (error instanceof SmhError) return error
   return new SmhError(describeKubeError(error, context))
+}
+
+/** Go's value dumps (`&value.valueUnstructured{Value:12}`) as the plain value. */
+function cleanMessage(message: string): string {
+  return message.replace(/&value\.valueUnstructured\{Value:([^}]*)\}/g, '$1')
 }
 
 function parseStatus(body: unknown): StatusBody | undefined {

@@ -75,11 +75,7 @@ export async function demoUp(options: DemoUpOptions = {}): Promise<DemoUpResult>
   const crdsFile = istioCrdsFile()
   const plane = await startControlPlanes({clusters, dir, detached: true, crdsFile, onProgress: progress})
   try {
-    const kc = loadKubeconfig({kubeconfig: plane.state.kubeconfig})
-    await Promise.all(clusters.slice(1).map((cluster, i) => {
-      progress(`seeding ${cluster}: Istio control plane and bookinfo${i === 0 ? ' (without reviews-v3)' : ''}`)
-      return seedCluster(kc, cluster, seedObjects({cluster, withReviewsV3: i > 0, index: i + 2}))
-    }))
+    await seedBlogClusters(plane.state.kubeconfig, clusters, progress)
   } catch (error) {
     await plane.stop()
     throw error
@@ -151,6 +147,15 @@ function validateClusterNames(clusters: string[]): void {
   if (bad !== undefined) throw new UsageError(`--clusters: "${bad}" is not a valid cluster name: use lower-case letters, digits and '-' (DNS label)`)
   const dup = clusters.find((c, i) => clusters.indexOf(c) !== i)
   if (dup) throw new UsageError(`--clusters: "${dup}" is listed twice: name each cluster once`)
+}
+
+/** Seeds the clusters of the blog post: all but the first get Istio and bookinfo, the first of them without reviews-v3. */
+export async function seedBlogClusters(kubeconfig: string, clusters: string[], progress: (m: string) => void = () => {}): Promise<void> {
+  const kc = loadKubeconfig({kubeconfig})
+  await Promise.all(clusters.slice(1).map((cluster, i) => {
+    progress(`seeding ${cluster}: Istio control plane and bookinfo${i === 0 ? ' (without reviews-v3)' : ''}`)
+    return seedCluster(kc, cluster, seedObjects({cluster, withReviewsV3: i > 0, index: i + 2}))
+  }))
 }
 
 /** Server-side applies each object, then sets its status through the status subresource (no kubelet here). */

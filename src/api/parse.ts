@@ -1,0 +1,175 @@
+import {type Document, LineCounter, isNode, parseAllDocuments} from 'yaml'
+
+import {kindSchema} from './schema.js'
+import {MULTICLUSTER_API_VERSION, NETWORKING_API_VERSION, SMH_NAMESPACE, type SmhResource, resourceId} from './types.js'
+import {validateAgainstSchema} from './validate.js'
+
+/** Where an input object came from, for messages: `file:line`. */
+export interface Origin {
+  file: string
+  line: number
+}
+
+export interface ParsedObject {
+  object: Record<string, unknown>
+  origin: Origin
+  /** Resolves a JSON path (`spec.port.number`) to the line it is on, when the YAML source is known. */
+  lineOf: (path: (string | number)[]) => number | undefined
+}
+
+/** One thing wrong with the input: where, which resource, which field, and what to do. */
+export interface InputProblem {
+  file?: string
+  line?: number
+  resource?: string
+  path?: string
+  message: string
+}
+
+export function formatProblem(problem: InputProblem): string {
+  const where = problem.file ? `${problem.file}${problem.line ? `:${problem.line}` : ''}: ` : ''
+  const what = problem.resource ? `${problem.resource}: ` : ''
+  const field = problem.path ? `${problem.path}: ` : ''
+  return `${where}${what}${field}${problem.message}`
+}
+
+/**
+ * Parses a YAML or JSON text holding one or more documents (`---`), each an object or a `kind: List`. Syntax errors
+ * are reported with file and line, and parsing goes on with the other documents so that every problem is listed.
+ */
+export function parseDocuments(text: string, file: string): {objects: ParsedObject[]; problems: InputProblem[]} {
+  const lineCounter = new LineCounter()
+  const documents = parseAllDocuments(text, {lineCounter, prettyErrors: false, uniqueKeys: true})
+  const objects: ParsedObject[] = []
+  const problems: InputProblem[] = []
+  const docs = Array.isArray(documents) ? documents : [documents as unknown as Document]
+  for (const doc of docs) {
+    if (doc.errors.length > 0) {
+      for (const error of doc.errors) {
+        const line = error.linePos?.[0]?.line ?? lineCounter.linePos(error.pos[0]).line
+        problems.push({file, line, message: `YAML syntax error: ${error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`})
+      }
+      continue
+    }
+    const value: unknown = doc.toJS({maxAliasCount: 100})
+    if (value === null || value === undefined) continue
+    const docLine = lineCounter.linePos(doc.contents?.range?.[0] ?? doc.range?.[0] ?? 0).line
+    const lineOf = (prefix: (string | number)[]) => (path: (string | number)[]) => {
+      const node = doc.getIn([...prefix, ...path], true)
+      return isNode(node) && node.range ? lineCounter.linePos(node.range[0]).line : undefined
+    }
+    if (typeof value !== 'object' || Array.isArray(value)) {
+      problems.push({file, line: docLine, message: 'expected a Kubernetes object (apiVersion, kind, metadata), got ' + (Array.isArray(value) ? 'a list' : `a ${typeof value}`)})
+      continue
+    }
+    const record = value as Record<string, unknown>
+    if (record.kind === 'List' || (typeof record.kind === 'string' && record.kind.endsWith('List') && Array.isArray(record.items))) {
+      if (!Array.isArray(record.items)) {
+        problems.push({file, line: docLine, message: 'a List needs an items list'})
+        continue
+      }
+      record.items.forEach((item, index) => {
+        const itemLine = lineOf(['items', index])([]) ?? docLine
+        if (item === null || typeof item !== 'object' || Array.isArray(item)) {
+          problems.push({file, line: itemLine, message: `items[${index}]: expected a Kubernetes object`})
+        } else objects.push({object: item as Record<string, unknown>, origin: {file, line: itemLine}, lineOf: lineOf(['items', index])})
+      })
+      continue
+    }
+    objects.push({object: record, origin: {file, line: docLine}, lineOf: lineOf([])})
+  }
+  return {objects, problems}
+}
+
+const API_VERSION_OF: Record<string, string> = {
+  TrafficPolicy: NETWORKING_API_VERSION,
+  FailoverService: NETWORKING_API_VERSION,
+  VirtualMesh: NETWORKING_API_VERSION,
+  AccessPolicy: NETWORKING_API_VERSION,
+  KubernetesCluster: MULTICLUSTER_API_VERSION,
+}
+
+export interface LoadedResource {
+  resource: SmhResource
+  origin: Origin
+}
+
+/**
+ * Turns parsed objects into SMH resources: kind and apiVersion known, metadata.name set, spec valid against the
+ * schema, no two resources with the same Kind/namespace/name. A missing namespace means the SMH namespace.
+ */
+export function checkResources(objects: ParsedObject[]): {resources: LoadedResource[]; problems: InputProblem[]} {
+  const resources: LoadedResource[] = []
+  const problems: InputProblem[] = []
+  const seen = new Map<string, Origin>()
+  for (const {object, origin, lineOf} of objects) {
+    const kind = object.kind
+    const metadata = (object.metadata ?? {}) as Record<string, unknown>
+    const name = typeof metadata.name === 'string' ? metadata.name : undefined
+    const namespace = typeof metadata.namespace === 'string' ? metadata.namespace : SMH_NAMESPACE
+    const id = `${typeof kind === 'string' ? kind : '?'}/${namespace}/${name ?? '?'}`
+    const at = (path: string, line?: number): Pick<InputProblem, 'file' | 'line' | 'resource' | 'path'> => ({
+      file: origin.file,
+      line: line ?? origin.line,
+      resource: id,
+      ...(path ? {path} : {}),
+    })
+    if (typeof kind !== 'string' || kind === '') {
+      problems.push({file: origin.file, line: origin.line, message: 'object has no kind: every document needs apiVersion, kind and metadata.name'})
+      continue
+    }
+    const schema = kindSchema(kind)
+    if (!schema) {
+      problems.push({
+        ...at('kind', lineOf(['kind'])),
+        message: `kind ${kind} is not an SMH resource (expected TrafficPolicy, FailoverService, VirtualMesh, AccessPolicy or KubernetesCluster; pass cluster objects with --snapshot CLUSTER=FILE)`,
+      })
+      continue
+    }
+    const apiVersion = API_VERSION_OF[kind]
+    if (object.apiVersion !== apiVersion) {
+      problems.push({...at('apiVersion', lineOf(['apiVersion'])), message: `expected ${apiVersion}, got ${JSON.stringify(object.apiVersion ?? null)}`})
+    }
+    if (!name) {
+      problems.push({...at('metadata.name', lineOf(['metadata'])), message: 'is required'})
+    } else if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name) || name.length > 253) {
+      problems.push({...at('metadata.name', lineOf(['metadata', 'name'])), message: `expected a lowercase DNS name, got ${JSON.stringify(name)}`})
+    }
+    if (object.spec === undefined || object.spec === null) {
+      problems.push({...at('spec'), message: 'is required'})
+      continue
+    }
+    const schemaProblems = validateAgainstSchema(object.spec, schema.spec, 'spec')
+    for (const problem of schemaProblems) {
+      const segments = problem.path.split(/\.|\[(\d+)\]/).filter((s) => s !== undefined && s !== '').map((s) => (/^\d+$/.test(s) ? Number(s) : s))
+      problems.push({...at(problem.path, nearestLine(lineOf, segments)), message: problem.message})
+    }
+    const key = id
+    const earlier = seen.get(key)
+    if (earlier) {
+      problems.push({...at(''), message: `defined twice (first at ${earlier.file}:${earlier.line}); keep one`})
+      continue
+    }
+    seen.set(key, origin)
+    if (schemaProblems.length > 0 || object.apiVersion !== apiVersion || !name) continue
+    const resource = {
+      apiVersion,
+      kind,
+      metadata: {...metadata, name, namespace},
+      spec: object.spec,
+      ...(object.status === undefined ? {} : {status: object.status}),
+    } as SmhResource
+    resources.push({resource, origin})
+  }
+  return {resources, problems}
+}
+
+function nearestLine(lineOf: ParsedObject['lineOf'], segments: (string | number)[]): number | undefined {
+  for (let n = segments.length; n >= 0; n--) {
+    const line = lineOf(segments.slice(0, n))
+    if (line !== undefined) return line
+  }
+  return undefined
+}
+
+export {resourceId}

@@ -1,0 +1,112 @@
+/**
+ * VirtualMesh federation (permissive): every service of every mesh is reachable from the other meshes of the
+ * VirtualMesh as `<svc>.<ns>.svc.<cluster>.global`, through the serving cluster's gateway.
+ *
+ * Current Istio has no tcp_cluster_rewrite filter (removed in 1.20), so instead of Service Mesh Hub's rewriting
+ * EnvoyFilter the client presents the SNI the serving gateway already answers to, the one for the service's own
+ * cluster-local name (`outbound_.9080_._.reviews.default.svc.cluster.local`): see notes/federation-failover.md A-1.
+ */
+import type {Mesh, MeshService, ServicePort} from '../discovery/types.js'
+import {type IstioObject, type TrafficPolicySettings, destinationRule, gateway, serviceEntry} from './istio.js'
+import {type Context, clusterDomain, serviceLocalFqdn} from './model.js'
+import {federatedFqdn, passthroughSni, sanitize, subsetName} from './naming.js'
+import type {AcceptedVirtualMesh} from './virtual-mesh.js'
+import type {OutlierDetectionSettings} from './istio.js'
+
+const PROTOCOLS = ['http2', 'http', 'https', 'grpc-web', 'grpc', 'tcp', 'tls', 'mongo', 'mysql', 'redis']
+
+/** Istio's protocol for a Service port: from appProtocol, else the port name prefix (`http-web`), else TCP. */
+export function istioProtocol(port: ServicePort): string {
+  const candidates = [port.appProtocol, port.name?.split('-')[0]].map((p) => p?.toLowerCase())
+  for (const candidate of candidates) if (candidate && PROTOCOLS.includes(candidate)) return candidate === 'grpc-web' ? 'GRPC-WEB' : candidate.toUpperCase()
+  return 'TCP'
+}
+
+export function portName(port: ServicePort): string {
+  return port.name ?? `${istioProtocol(port).toLowerCase()}-${port.port}`
+}
+
+/** What other outputs need to know about the services a mesh exposes to its VirtualMesh. */
+export interface FederationInputs {
+  /** service key → subsets (label maps) some accepted policy routes to */
+  subsets: Map<string, Record<string, string>[]>
+  /** service key → outlier detection of its own DestinationRule, copied to its federated DestinationRules */
+  outlierDetection: Map<string, OutlierDetectionSettings>
+  /** service key → the ids of the policies behind those */
+  sources: Map<string, Set<string>>
+}
+
+export function federatedTlsSettings(port: ServicePort[], subset: string, host: string): TrafficPolicySettings {
+  const ports = port.filter((p) => p.protocol !== 'UDP')
+  if (ports.length === 1) return {tls: {mode: 'ISTIO_MUTUAL', sni: passthroughSni(ports[0].port, subset, host)}}
+  return {portLevelSettings: ports.map((p) => ({port: {number: p.port}, tls: {mode: 'ISTIO_MUTUAL', sni: passthroughSni(p.port, subset, host)}}))}
+}
+
+/** The ServiceEntry and DestinationRule that make one remote service reachable in one client mesh. */
+function federatedObjects(context: Context, vm: AcceptedVirtualMesh, server: Mesh, client: Mesh, service: MeshService, inputs: FederationInputs): IstioObject[] {
+  const gw = server.gateways[0]
+  const host = federatedFqdn(service.serviceName, service.namespace, service.cluster)
+  const key = `${service.serviceName}/${service.namespace}/${service.cluster}`
+  const serverHost = serviceLocalFqdn(context, service)
+  const ports = service.ports.filter((p) => p.protocol !== 'UDP')
+  const sources = [vm.id, ...(inputs.sources.get(key) ?? [])]
+  const placement = {cluster: client.cluster, name: host, namespace: client.installationNamespace, sources}
+  const entry = serviceEntry(placement, {
+    hosts: [host],
+    addresses: [], // filled with a stable virtual IP when the cluster's objects are complete
+    location: 'MESH_INTERNAL',
+    resolution: gw.externalAddressIsHostname ? 'DNS' : 'STATIC',
+    ports: ports.map((p) => ({number: p.port, name: portName(p), protocol: istioProtocol(p)})),
+    endpoints: [
+      {
+        address: gw.externalAddress,
+        ports: Object.fromEntries(ports.map((p) => [portName(p), gw.externalTlsPort])),
+        labels: {cluster: service.cluster, 'security.istio.io/tlsMode': 'istio'},
+      },
+    ],
+  })
+  const outlier = inputs.outlierDetection.get(key)
+  const trafficPolicy: TrafficPolicySettings = {...(outlier ? {outlierDetection: outlier} : {}), ...federatedTlsSettings(ports, '', serverHost)}
+  const subsets = (inputs.subsets.get(key) ?? []).map((labels) => ({
+    name: subsetName(labels),
+    // All endpoints of the federated host are the remote gateway; the subset is chosen there, by SNI.
+    labels: {cluster: service.cluster},
+    trafficPolicy: federatedTlsSettings(ports, subsetName(labels), serverHost),
+  }))
+  const rule = destinationRule(placement, {host, trafficPolicy, ...(subsets.length ? {subsets} : {})})
+  return [entry, rule]
+}
+
+/** Server side: an AUTO_PASSTHROUGH server on the gateway's tls port for `*.local` names, unless one exists. */
+function passthroughGateway(vm: AcceptedVirtualMesh, server: Mesh, context: Context): IstioObject | undefined {
+  const gw = server.gateways[0]
+  if (gw.hasPassthroughServer) return undefined
+  const domain = clusterDomain(context, server.cluster)
+  return gateway(
+    {cluster: server.cluster, name: sanitize(`${vm.resource.metadata.name}-${vm.resource.metadata.namespace ?? 'service-mesh-hub'}`), namespace: gw.namespace, sources: [vm.id]},
+    {
+      selector: {...gw.workloadLabels},
+      servers: [{port: {number: gw.tlsContainerPort, name: 'tls-smh', protocol: 'TLS'}, tls: {mode: 'AUTO_PASSTHROUGH'}, hosts: [domain.endsWith('.local') ? '*.local' : `*.${domain}`]}],
+    },
+  )
+}
+
+export function translateFederation(context: Context, virtualMeshes: AcceptedVirtualMesh[], inputs: FederationInputs): IstioObject[] {
+  const objects: IstioObject[] = []
+  const servicesByMesh = new Map<string, MeshService[]>()
+  for (const service of context.allServices) servicesByMesh.set(service.mesh, [...(servicesByMesh.get(service.mesh) ?? []), service])
+  for (const vm of virtualMeshes) {
+    if (vm.meshes.length < 2) continue
+    for (const server of vm.meshes) {
+      const services = servicesByMesh.get(server.name) ?? []
+      if (server.gateways.length === 0 || services.length === 0) continue
+      const gw = passthroughGateway(vm, server, context)
+      if (gw) objects.push(gw)
+      for (const client of vm.meshes) {
+        if (client === server || client.cluster === server.cluster) continue
+        for (const service of services) objects.push(...federatedObjects(context, vm, server, client, service, inputs))
+      }
+    }
+  }
+  return objects
+}

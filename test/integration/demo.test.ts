@@ -1,0 +1,62 @@
+import {execFileSync} from 'node:child_process'
+import {existsSync, mkdtempSync, readFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {afterAll, describe, expect, it} from 'vitest'
+
+import {binaryPath} from '../../src/controlplane/binaries.js'
+import {isAlive} from '../../src/controlplane/processes.js'
+import {runCli} from '../support/cli.js'
+
+// Its own demo folder, so a developer's running demo is never touched.
+const env = {KUBECTL_SMH_DEMO_DIR: mkdtempSync(join(tmpdir(), 'smh-demo-'))}
+
+describe('kubectl smh demo up | status | down', () => {
+  let pids: number[] = []
+  afterAll(async () => {
+    await runCli(['demo', 'down'], {env})
+  })
+
+  it('starts the seeded clusters in the background and prints the export line', async () => {
+    const kubeconfigCopy = join(env.KUBECTL_SMH_DEMO_DIR, '..', `smh-demo-kubeconfig-${process.pid}`)
+    const up = await runCli(['demo', 'up', '--kubeconfig', kubeconfigCopy], {env})
+    expect(up.stderr).toContain('3 clusters up')
+    expect(up.code).toBe(0)
+    expect(up.stdout.trim()).toMatch(/^export KUBECONFIG=\S+$/)
+    const kubeconfig = up.stdout.trim().slice('export KUBECONFIG='.length)
+    expect(readFileSync(kubeconfigCopy, 'utf8')).toBe(readFileSync(kubeconfig, 'utf8'))
+
+    // The real kubectl, built with the API server, sees bookinfo in kind2.
+    const kubectl = binaryPath('kubectl')
+    const out = execFileSync(kubectl, ['--kubeconfig', kubeconfig, '--context', 'kind2', 'get', 'deploy', '-A'], {encoding: 'utf8'})
+    for (const d of ['istiod', 'productpage-v1', 'reviews-v1', 'reviews-v2', 'details-v1', 'ratings-v1']) expect(out).toContain(d)
+    expect(out).not.toContain('reviews-v3')
+    const kind3 = execFileSync(kubectl, ['--kubeconfig', kubeconfig, '--context', 'kind3', 'get', 'pods', '-n', 'default'], {encoding: 'utf8'})
+    expect(kind3).toMatch(/reviews-v3-\S+\s+2\/2\s+Running/)
+
+    const status = JSON.parse((await runCli(['demo', 'status', '-o', 'json'], {env})).stdout)
+    expect(status.processes.map((p: {name: string}) => p.name)).toEqual(['etcd', 'kind1', 'kind2', 'kind3'])
+    expect(status.processes.every((p: {running: boolean}) => p.running)).toBe(true)
+    pids = status.processes.map((p: {pid: number}) => p.pid)
+  })
+
+  it('a second demo up starts nothing new', async () => {
+    const again = await runCli(['demo', 'up', '-o', 'json'], {env})
+    expect(again.code).toBe(0)
+    const result = JSON.parse(again.stdout)
+    expect(result.alreadyRunning).toBe(true)
+    expect([result.etcd.pid, ...result.clusters.map((c: {pid: number}) => c.pid)]).toEqual(pids)
+  })
+
+  it('demo down stops exactly those processes and leaves none of ours running', async () => {
+    const down = await runCli(['demo', 'down', '-o', 'json'], {env})
+    expect(down.code).toBe(0)
+    expect(JSON.parse(down.stdout).stopped.map((p: {pid: number}) => p.pid).sort()).toEqual([...pids].sort())
+    for (const pid of pids) expect(isAlive(pid)).toBe(false)
+    expect(existsSync(join(env.KUBECTL_SMH_DEMO_DIR, 'state.json'))).toBe(false)
+    const again = await runCli(['demo', 'down'], {env})
+    expect(again.code).toBe(0)
+    expect(again.stderr).toContain('no demo is running')
+  })
+})
