@@ -1,0 +1,59 @@
+/**
+ * `kubectl smh translate`: SMH resources from files + cluster snapshots → Istio objects per cluster and statuses.
+ * Returns data; never prints.
+ */
+import {type LoadOptions, loadResources, loadSnapshot} from '../api/load.js'
+import {formatProblem} from '../api/parse.js'
+import type {ResourceStatus} from '../api/types.js'
+import type {KubeObject} from '../discovery/types.js'
+import {type TranslateResult, translate} from '../translate/index.js'
+
+export interface TranslateFilesOptions extends LoadOptions {
+  filenames: string[]
+  /** `CLUSTER=FILE` pairs. */
+  snapshots: string[]
+}
+
+export interface TranslateFilesOutcome {
+  /** Input problems (syntax, schema, flags), one line each; when any, there is no result. */
+  problems: string[]
+  result?: TranslateResult
+}
+
+const CLUSTER_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/
+
+export async function translateFiles(options: TranslateFilesOptions): Promise<TranslateFilesOutcome> {
+  const problems: string[] = []
+  const snapshots: Record<string, KubeObject[]> = {}
+  for (const pair of options.snapshots) {
+    const eq = pair.indexOf('=')
+    const cluster = eq > 0 ? pair.slice(0, eq) : ''
+    const file = eq > 0 ? pair.slice(eq + 1) : ''
+    if (!cluster || !file) {
+      problems.push(`--snapshot ${pair}: expected CLUSTER=FILE, e.g. --snapshot kind2=kind2.yaml`)
+      continue
+    }
+    if (!CLUSTER_NAME.test(cluster)) {
+      problems.push(`--snapshot ${pair}: cluster name ${JSON.stringify(cluster)} must be a lowercase DNS name such as kind2`)
+      continue
+    }
+    if (snapshots[cluster]) {
+      problems.push(`--snapshot ${pair}: cluster ${cluster} is given twice`)
+      continue
+    }
+    const loaded = await loadSnapshot(file, options)
+    problems.push(...loaded.problems.map(formatProblem))
+    snapshots[cluster] = loaded.objects as unknown as KubeObject[]
+  }
+  const loaded = await loadResources(options.filenames, options)
+  problems.push(...loaded.problems.map(formatProblem))
+  if (problems.length) return {problems}
+  return {problems, result: translate({resources: loaded.resources.map((r) => r.resource), snapshots})}
+}
+
+/** One line per error of each INVALID resource: `TrafficPolicy/default/x: <error>`. */
+export function invalidStatusProblems(statuses: ResourceStatus[]): string[] {
+  return statuses
+    .filter((s) => s.state === 'INVALID')
+    .flatMap((s) => (s.errors.length ? s.errors : ['INVALID']).map((e) => `${s.kind}/${s.namespace}/${s.name}: ${e}`))
+}

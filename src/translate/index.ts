@@ -1,0 +1,204 @@
+/**
+ * The translator: SMH resources + what discovery found in each cluster → the Istio objects each cluster needs, and
+ * the status of every SMH resource. Pure and deterministic: no I/O, no clock, no randomness; same input, same
+ * output, in the same order (clusters sorted; inside a cluster by kind, namespace, name).
+ */
+import type {ResourceStatus, SmhResource} from '../api/types.js'
+import {resourceId} from '../api/types.js'
+import {discoverCluster} from '../discovery/discover.js'
+import type {ClusterDiscovery, DiscoveryOptions, KubeObject} from '../discovery/types.js'
+import {translateAccess} from './access.js'
+import {settleTrafficPolicies} from './conflicts.js'
+import {type CheckedFailover, checkFailoverServices, translateFailover} from './failover.js'
+import {translateFederation} from './federation.js'
+import {type IstioObject, KIND_ORDER, type OutlierDetectionSettings, destinationRule, validateIstioObject, virtualService} from './istio.js'
+import {buildContext, newStatus, serviceLocalFqdn} from './model.js'
+import {VirtualIpAllocator, subsetName} from './naming.js'
+import {sortRoutes} from './routes.js'
+import {selectServices} from './selectors.js'
+import {type TrafficPolicyPlan, buildRoute, failoverRefId, planTrafficPolicy} from './traffic-policy.js'
+import {checkVirtualMeshes} from './virtual-mesh.js'
+
+export type {IstioObject} from './istio.js'
+
+export interface TranslateInput {
+  resources: SmhResource[]
+  /** Cluster name → its objects (a `kubectl get ... -A -o yaml` List's items). */
+  snapshots?: Record<string, KubeObject[]>
+  /** Or clusters already discovered (the live path, the benchmark). */
+  discovered?: ClusterDiscovery[]
+  discoveryOptions?: DiscoveryOptions
+  /** Check every output against @kubernetes-models/istio's schemas (default true). */
+  validate?: boolean
+}
+
+export interface TranslateResult {
+  /** Cluster name → the Istio objects to apply there (every cluster of the input, possibly with none). */
+  clusters: Record<string, IstioObject[]>
+  statuses: ResourceStatus[]
+  discovery: ClusterDiscovery[]
+}
+
+export function translate(input: TranslateInput): TranslateResult {
+  const discovery =
+    input.discovered ??
+    Object.keys(input.snapshots ?? {})
+      .sort()
+      .map((cluster) => discoverCluster(cluster, input.snapshots![cluster], input.discoveryOptions))
+  const context = buildContext(input.resources, discovery)
+  const statuses: ResourceStatus[] = []
+
+  const virtualMeshes = checkVirtualMeshes(context)
+  statuses.push(...virtualMeshes.statuses)
+  const reach = virtualMeshes.reach
+
+  const failoverById = new Map(context.failoverServices.map((fs) => [resourceId(fs), fs]))
+  const plans: TrafficPolicyPlan[] = context.trafficPolicies.map((policy) => {
+    const selected = selectServices(context, policy.spec.destinationSelector, 'spec.destinationSelector')
+    return planTrafficPolicy(context, reach, failoverById, policy, selected.services, selected.errors)
+  })
+
+  // Policies that shift to an invalid FailoverService are rejected, which can take outlier detection away from
+  // another FailoverService: settle until nothing changes (each round rejects at least one more policy).
+  const rejectedForFailover = new Map<string, string[]>()
+  let settlement = settleTrafficPolicies(plans, new Set())
+  let failovers = checkFailoverServices(context, reach, outlierDetectionOf(settlement.outputs))
+  for (;;) {
+    let changed = false
+    for (const plan of settlement.accepted) {
+      const invalid = plan.failoverRefs.filter((id) => failoverById.has(id) && !failovers.valid.has(id))
+      if (invalid.length && !rejectedForFailover.has(plan.id)) {
+        rejectedForFailover.set(plan.id, invalid.map((id) => `shifts traffic to ${id}, which is INVALID`))
+        changed = true
+      }
+    }
+    if (!changed) break
+    settlement = settleTrafficPolicies(plans, new Set(rejectedForFailover.keys()))
+    failovers = checkFailoverServices(context, reach, outlierDetectionOf(settlement.outputs))
+  }
+  statuses.push(...failovers.statuses)
+
+  for (const plan of plans) {
+    const status = newStatus(plan.policy)
+    statuses.push(status)
+    status.errors.push(...plan.errors)
+    status.trafficTargets = {}
+    const conflicts = settlement.conflicts.get(plan.id)
+    for (const {target, errors} of plan.targets) {
+      const targetErrors = [...errors, ...(conflicts?.get(target.name) ?? [])]
+      status.trafficTargets[target.name] = targetErrors.length ? {state: 'INVALID', errors: targetErrors} : {state: 'ACCEPTED'}
+      status.errors.push(...targetErrors.map((e) => `${target.name}: ${e}`))
+    }
+    status.errors.push(...(rejectedForFailover.get(plan.id) ?? []))
+    if (status.errors.length) status.state = 'INVALID'
+  }
+
+  const objects: IstioObject[] = []
+  const accepted = settlement.accepted.filter((plan) => !rejectedForFailover.has(plan.id))
+
+  // Subsets: those accepted policies route to, directly or through a FailoverService's backing services.
+  const subsets = new Map<string, Map<string, Record<string, string>>>()
+  const subsetSources = new Map<string, Set<string>>()
+  const failoverSubsets = new Map<string, Map<string, Record<string, string>>>()
+  for (const plan of accepted) {
+    for (const demand of plan.subsetDemands) {
+      const forService = subsets.get(demand.serviceKey) ?? new Map()
+      forService.set(subsetName(demand.labels), demand.labels)
+      subsets.set(demand.serviceKey, forService)
+      subsetSources.set(demand.serviceKey, (subsetSources.get(demand.serviceKey) ?? new Set()).add(plan.id))
+    }
+    for (const destination of plan.policy.spec.trafficShift?.destinations ?? []) {
+      const ref = destination.failoverServiceRef ?? destination.failoverService
+      if (!ref?.subset || Object.keys(ref.subset).length === 0) continue
+      const id = failoverRefId(plan.policy.metadata.namespace ?? 'service-mesh-hub', ref)
+      const forFailover = failoverSubsets.get(id) ?? new Map()
+      forFailover.set(subsetName(ref.subset), ref.subset)
+      failoverSubsets.set(id, forFailover)
+    }
+  }
+  const sortedSubsets = (map: Map<string, Record<string, string>> | undefined) => [...(map ?? new Map()).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, labels]) => labels)
+
+  // Per service: the VirtualService (routes most specific first) and the DestinationRule.
+  const outlierDetection = outlierDetectionOf(settlement.outputs)
+  for (const service of context.allServices) {
+    const key = `${service.serviceName}/${service.namespace}/${service.cluster}`
+    const out = settlement.outputs.get(key)
+    const host = serviceLocalFqdn(context, service)
+    const placementOf = (sources: Iterable<string>) => ({cluster: service.cluster, name: service.serviceName, namespace: service.namespace, sources})
+    if (out && out.routes.size) {
+      const routes = sortRoutes([...out.routes.entries()].map(([routeKey, r]) => ({key: routeKey, route: buildRoute(r.match, r.port, r.fields, host)})))
+      // Requests no policy matches must still reach the service, as they did before any VirtualService existed.
+      if (routes.every((r) => r.match)) routes.push({route: [{destination: {host}}]})
+      objects.push(virtualService(placementOf(out.routeSources), {hosts: [host], http: routes}))
+    }
+    const wanted = sortedSubsets(subsets.get(key))
+    if ((out && (out.destinationRule.outlierDetection || out.destinationRule.tls)) || wanted.length) {
+      const trafficPolicy = {
+        ...(out?.destinationRule.outlierDetection ? {outlierDetection: out.destinationRule.outlierDetection} : {}),
+        ...(out?.destinationRule.tls ? {tls: out.destinationRule.tls} : {}),
+      }
+      objects.push(
+        destinationRule(placementOf([...(out?.destinationRuleSources ?? []), ...(subsetSources.get(key) ?? [])]), {
+          host,
+          ...(Object.keys(trafficPolicy).length ? {trafficPolicy} : {}),
+          ...(wanted.length ? {subsets: wanted.map((labels) => ({name: subsetName(labels), labels: {...labels}}))} : {}),
+        }),
+      )
+    }
+  }
+
+  const federationSources = new Map<string, Set<string>>()
+  for (const [key, out] of settlement.outputs) if (out.destinationRule.outlierDetection) federationSources.set(key, new Set(out.destinationRuleSources))
+  for (const [key, sources] of subsetSources) federationSources.set(key, new Set([...(federationSources.get(key) ?? []), ...sources]))
+  const federationSubsets = new Map<string, Record<string, string>[]>()
+  for (const key of subsets.keys()) federationSubsets.set(key, sortedSubsets(subsets.get(key)))
+  objects.push(...translateFederation(context, virtualMeshes.accepted, {subsets: federationSubsets, outlierDetection, sources: federationSources}))
+
+  for (const fs of failovers.valid.values()) objects.push(...translateFailover(context, fs as CheckedFailover, sortedSubsets(failoverSubsets.get(fs.id)), outlierDetection))
+
+  const access = translateAccess(context, virtualMeshes.accepted)
+  objects.push(...access.objects)
+  statuses.push(...access.statuses)
+  for (const resource of input.resources) if (resource.kind === 'KubernetesCluster') statuses.push(newStatus(resource))
+
+  return {clusters: finalize(context.clusterNames, objects, input.validate ?? true), statuses: sortStatuses(statuses), discovery}
+}
+
+function outlierDetectionOf(outputs: ReturnType<typeof settleTrafficPolicies>['outputs']): Map<string, OutlierDetectionSettings> {
+  const map = new Map<string, OutlierDetectionSettings>()
+  for (const [key, out] of outputs) if (out.destinationRule.outlierDetection) map.set(key, out.destinationRule.outlierDetection)
+  return map
+}
+
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+
+/** Groups by cluster, sorts, gives ServiceEntries their virtual IPs (in host order, so they are stable) and validates. */
+function finalize(clusterNames: string[], objects: IstioObject[], validate: boolean): Record<string, IstioObject[]> {
+  const clusters: Record<string, IstioObject[]> = {}
+  for (const name of clusterNames) clusters[name] = []
+  for (const object of objects) (clusters[object.metadata.annotations['smh.solo.io/cluster']] ??= []).push(object)
+  const kindRank = new Map(KIND_ORDER.map((kind, index) => [kind, index]))
+  for (const [cluster, list] of Object.entries(clusters)) {
+    list.sort((a, b) => kindRank.get(a.kind)! - kindRank.get(b.kind)! || compare(a.metadata.namespace, b.metadata.namespace) || compare(a.metadata.name, b.metadata.name))
+    const allocator = new VirtualIpAllocator()
+    const entries = list
+      .filter((o) => o.kind === 'ServiceEntry' && Array.isArray(o.spec?.addresses) && o.spec.addresses.length === 0)
+      .sort((a, b) => compare((a.spec as {hosts: string[]}).hosts[0], (b.spec as {hosts: string[]}).hosts[0]))
+    for (const entry of entries) (entry.spec as {addresses: string[]}).addresses = [allocator.allocate((entry.spec as {hosts: string[]}).hosts[0])]
+    for (let i = 1; i < list.length; i++) {
+      const [a, b] = [list[i - 1], list[i]]
+      if (a.kind === b.kind && a.metadata.namespace === b.metadata.namespace && a.metadata.name === b.metadata.name) {
+        throw new Error(`internal error: two ${a.kind} ${a.metadata.namespace}/${a.metadata.name} for cluster ${cluster} (from ${a.metadata.annotations['smh.solo.io/sources']} and ${b.metadata.annotations['smh.solo.io/sources']})`)
+      }
+    }
+    if (validate) for (const object of list) validateIstioObject(object)
+  }
+  return clusters
+}
+
+const STATUS_KIND_ORDER = ['KubernetesCluster', 'VirtualMesh', 'FailoverService', 'TrafficPolicy', 'AccessPolicy']
+function sortStatuses(statuses: ResourceStatus[]): ResourceStatus[] {
+  return statuses.sort(
+    (a, b) => STATUS_KIND_ORDER.indexOf(a.kind) - STATUS_KIND_ORDER.indexOf(b.kind) || compare(a.namespace, b.namespace) || compare(a.name, b.name),
+  )
+}
