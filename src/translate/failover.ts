@@ -37,6 +37,7 @@ export function checkFailoverServices(
   const valid = new Map<string, CheckedFailover>()
   const statuses: ResourceStatus[] = []
   const hostnames = new Map<string, string>()
+  const names = new Map<string, string>()
   for (const fs of context.failoverServices) {
     const status = newStatus(fs)
     status.meshes = {}
@@ -59,14 +60,19 @@ export function checkFailoverServices(
         )
       }
     })
+    for (const mesh of meshes) {
+      const taken = names.get(`${mesh.name}/${fs.metadata.name}`)
+      if (taken) status.errors.push(`metadata.name: ${taken} already generates objects named ${fs.metadata.name} in mesh ${mesh.name}; rename one`)
+    }
     const owner = hostnames.get(fs.spec.hostname)
     if (owner) status.errors.push(`spec.hostname: ${fs.spec.hostname} is already used by ${owner}`)
     // Every mesh involved must be in one VirtualMesh: remote backing services are reached by their federated names.
     const involved = [...new Set([...meshes.map((m) => m.name), ...backing.map((b) => b.mesh)])]
     if (involved.length > 1) {
       const groups = new Set(involved.map((m) => reach.virtualMeshOf.get(m)))
-      for (const mesh of involved) {
-        if (!reach.virtualMeshOf.get(mesh)) status.errors.push(`mesh ${mesh} is not grouped in a VirtualMesh; put ${involved.join(' and ')} in one VirtualMesh's spec.meshes`)
+      const ungrouped = involved.filter((mesh) => !reach.virtualMeshOf.get(mesh))
+      if (ungrouped.length) {
+        status.errors.push(`${ungrouped.length === 1 ? 'mesh' : 'meshes'} ${ungrouped.join(', ')} not grouped in a VirtualMesh; put ${involved.join(' and ')} in one VirtualMesh's spec.meshes`)
       }
       if (groups.size > 1 && !groups.has(undefined)) status.errors.push(`meshes ${involved.join(', ')} belong to different VirtualMeshes (${[...groups].join(', ')}); they must share one`)
     }
@@ -89,6 +95,7 @@ export function checkFailoverServices(
       continue
     }
     hostnames.set(fs.spec.hostname, id)
+    for (const mesh of meshes) names.set(`${mesh.name}/${fs.metadata.name}`, id)
     for (const mesh of meshes) status.meshes[mesh.name] = {state: 'ACCEPTED'}
     valid.set(id, {resource: fs, id, meshes, backing})
   }

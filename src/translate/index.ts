@@ -84,12 +84,17 @@ export function translate(input: TranslateInput): TranslateResult {
     status.errors.push(...plan.errors)
     status.trafficTargets = {}
     const conflicts = settlement.conflicts.get(plan.id)
+    const rejected = rejectedForFailover.get(plan.id) ?? []
     for (const {target, errors} of plan.targets) {
       const targetErrors = [...errors, ...(conflicts?.get(target.name) ?? [])]
+      if (rejected.length && !targetErrors.length) {
+        status.trafficTargets[target.name] = {state: 'INVALID', errors: rejected}
+        continue
+      }
       status.trafficTargets[target.name] = targetErrors.length ? {state: 'INVALID', errors: targetErrors} : {state: 'ACCEPTED'}
       status.errors.push(...targetErrors.map((e) => `${target.name}: ${e}`))
     }
-    status.errors.push(...(rejectedForFailover.get(plan.id) ?? []))
+    status.errors.push(...rejected)
     if (status.errors.length) status.state = 'INVALID'
   }
 
