@@ -1,9 +1,11 @@
+import {execFileSync} from 'node:child_process'
 import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {describe, expect, it} from 'vitest'
 
+import {binaryPath} from '../../src/controlplane/binaries.js'
 import {runCli} from '../support/cli.js'
 
 const emptyDemoDir = () => ({KUBECTL_SMH_DEMO_DIR: mkdtempSync(join(tmpdir(), 'smh-cli-'))})
@@ -16,6 +18,15 @@ describe('the CLI as a user runs it', () => {
     expect(top.stdout).toMatch(/^\s+demo\s/m)
     const demo = await runCli(['demo', '--help'])
     for (const cmd of ['demo up', 'demo down', 'demo status']) expect(demo.stdout).toContain(cmd)
+  })
+
+  it('runs as a kubectl plugin: `kubectl smh` finds bin/kubectl-smh on PATH', () => {
+    const bin = new URL('../../bin', import.meta.url).pathname
+    const env = {...process.env, PATH: `${bin}:${process.env.PATH}`, NO_COLOR: '1'}
+    const plugins = execFileSync(binaryPath('kubectl'), ['plugin', 'list'], {env, encoding: 'utf8'})
+    expect(plugins).toContain(`${bin}/kubectl-smh`)
+    const help = execFileSync(binaryPath('kubectl'), ['smh', 'demo', '--help'], {env, encoding: 'utf8'})
+    expect(help).toContain('$ kubectl smh demo COMMAND')
   })
 
   it('an unknown flag exits 2 with one line on stderr and nothing on stdout', async () => {
