@@ -180,7 +180,9 @@ export function discoverCluster(cluster: string, objects: KubeObject[], options:
       const owner = ownerOf(pod)
       if (!owner) continue
       const key = `${owner.kind}/${pod.metadata.namespace}/${owner.name}`
-      podsByController.set(key, [...(podsByController.get(key) ?? []), pod])
+      const list = podsByController.get(key)
+      if (list) list.push(pod)
+      else podsByController.set(key, [pod])
     }
     for (const kind of CONTROLLER_KINDS) {
       for (const controller of ofKind(kind)) {

@@ -42,29 +42,20 @@ export function federatedTlsSettings(port: ServicePort[], subset: string, host: 
   return {portLevelSettings: ports.map((p) => ({port: {number: p.port}, tls: {mode: 'ISTIO_MUTUAL', sni: passthroughSni(p.port, subset, host)}}))}
 }
 
-/** The ServiceEntry and DestinationRule that make one remote service reachable in one client mesh. */
-function federatedObjects(context: Context, vm: AcceptedVirtualMesh, server: Mesh, client: Mesh, service: MeshService, inputs: FederationInputs): IstioObject[] {
+/**
+ * The ServiceEntry and DestinationRule specs that make one remote service reachable, built once per service and
+ * shared by every client mesh (only metadata and the virtual IP differ; nothing mutates the shared parts).
+ */
+function federatedSpecs(context: Context, server: Mesh, service: MeshService, inputs: FederationInputs) {
   const gw = server.gateways[0]
   const host = federatedFqdn(service.serviceName, service.namespace, service.cluster)
   const key = `${service.serviceName}/${service.namespace}/${service.cluster}`
   const serverHost = serviceLocalFqdn(context, service)
   const ports = service.ports.filter((p) => p.protocol !== 'UDP')
-  const sources = [vm.id, ...(inputs.sources.get(key) ?? [])]
-  const placement = {cluster: client.cluster, name: host, namespace: client.installationNamespace, sources}
-  const entry = serviceEntry(placement, {
-    hosts: [host],
-    addresses: [], // filled with a stable virtual IP when the cluster's objects are complete
-    location: 'MESH_INTERNAL',
-    resolution: gw.externalAddressIsHostname ? 'DNS' : 'STATIC',
-    ports: ports.map((p) => ({number: p.port, name: portName(p), protocol: istioProtocol(p)})),
-    endpoints: [
-      {
-        address: gw.externalAddress,
-        ports: Object.fromEntries(ports.map((p) => [portName(p), gw.externalTlsPort])),
-        labels: {cluster: service.cluster, 'security.istio.io/tlsMode': 'istio'},
-      },
-    ],
-  })
+  const endpointPorts: Record<string, number> = {}
+  for (const p of ports) endpointPorts[portName(p)] = gw.externalTlsPort
+  const entryPorts = ports.map((p) => ({number: p.port, name: portName(p), protocol: istioProtocol(p)}))
+  const endpoints = [{address: gw.externalAddress, ports: endpointPorts, labels: {cluster: service.cluster, 'security.istio.io/tlsMode': 'istio'}}]
   const outlier = inputs.outlierDetection.get(key)
   const trafficPolicy: TrafficPolicySettings = {...(outlier ? {outlierDetection: outlier} : {}), ...federatedTlsSettings(ports, '', serverHost)}
   const subsets = (inputs.subsets.get(key) ?? []).map((labels) => ({
@@ -73,8 +64,31 @@ function federatedObjects(context: Context, vm: AcceptedVirtualMesh, server: Mes
     labels: {cluster: service.cluster},
     trafficPolicy: federatedTlsSettings(ports, subsetName(labels), serverHost),
   }))
-  const rule = destinationRule(placement, {host, trafficPolicy, ...(subsets.length ? {subsets} : {})})
-  return [entry, rule]
+  const sources = inputs.sources.get(key)
+  return {
+    host,
+    resolution: gw.externalAddressIsHostname ? ('DNS' as const) : ('STATIC' as const),
+    entryPorts,
+    endpoints,
+    trafficPolicy,
+    subsets,
+    sources: sources ? [...sources] : [],
+  }
+}
+
+function federatedObjects(vm: AcceptedVirtualMesh, client: Mesh, specs: ReturnType<typeof federatedSpecs>): IstioObject[] {
+  const placement = {cluster: client.cluster, name: specs.host, namespace: client.installationNamespace, sources: [vm.id, ...specs.sources]}
+  return [
+    serviceEntry(placement, {
+      hosts: [specs.host],
+      addresses: [], // filled with a stable virtual IP when the cluster's objects are complete
+      location: 'MESH_INTERNAL',
+      resolution: specs.resolution,
+      ports: specs.entryPorts,
+      endpoints: specs.endpoints,
+    }),
+    destinationRule(placement, {host: specs.host, trafficPolicy: specs.trafficPolicy, ...(specs.subsets.length ? {subsets: specs.subsets} : {})}),
+  ]
 }
 
 /** Server side: an AUTO_PASSTHROUGH server on the gateway's tls port for `*.local` names, unless one exists. */
@@ -94,7 +108,11 @@ function passthroughGateway(vm: AcceptedVirtualMesh, server: Mesh, context: Cont
 export function translateFederation(context: Context, virtualMeshes: AcceptedVirtualMesh[], inputs: FederationInputs): IstioObject[] {
   const objects: IstioObject[] = []
   const servicesByMesh = new Map<string, MeshService[]>()
-  for (const service of context.allServices) servicesByMesh.set(service.mesh, [...(servicesByMesh.get(service.mesh) ?? []), service])
+  for (const service of context.allServices) {
+    const list = servicesByMesh.get(service.mesh)
+    if (list) list.push(service)
+    else servicesByMesh.set(service.mesh, [service])
+  }
   for (const vm of virtualMeshes) {
     if (vm.meshes.length < 2) continue
     for (const server of vm.meshes) {
@@ -102,9 +120,11 @@ export function translateFederation(context: Context, virtualMeshes: AcceptedVir
       if (server.gateways.length === 0 || services.length === 0) continue
       const gw = passthroughGateway(vm, server, context)
       if (gw) objects.push(gw)
-      for (const client of vm.meshes) {
-        if (client === server || client.cluster === server.cluster) continue
-        for (const service of services) objects.push(...federatedObjects(context, vm, server, client, service, inputs))
+      const clients = vm.meshes.filter((client) => client !== server && client.cluster !== server.cluster)
+      if (clients.length === 0) continue
+      for (const service of services) {
+        const specs = federatedSpecs(context, server, service, inputs)
+        for (const client of clients) objects.push(...federatedObjects(vm, client, specs))
       }
     }
   }

@@ -52,12 +52,18 @@ export interface Placement {
   sources: Iterable<string>
 }
 
+function sourcesValue(sources: Iterable<string>): string {
+  const list = Array.isArray(sources) ? sources : [...sources]
+  if (list.length === 1) return list[0]
+  return [...new Set(list)].sort().join(',')
+}
+
 function metadata(placement: Placement): IstioObjectMeta {
   return {
     name: placement.name,
     namespace: placement.namespace,
     labels: {[MANAGED_BY_LABEL]: MANAGED_BY},
-    annotations: {[CLUSTER_ANNOTATION]: placement.cluster, [SOURCES_ANNOTATION]: [...new Set(placement.sources)].sort().join(',')},
+    annotations: {[CLUSTER_ANNOTATION]: placement.cluster, [SOURCES_ANNOTATION]: sourcesValue(placement.sources)},
   }
 }
 

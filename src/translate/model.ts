@@ -9,6 +9,8 @@ export interface Context {
   clusterNames: string[]
   services: Map<string, MeshService>
   allServices: MeshService[]
+  /** Position of each service in allServices (clusters sorted, then discovery order): for stable sorting. */
+  serviceOrder: Map<MeshService, number>
   meshes: Map<string, Mesh>
   meshesByCluster: Map<string, Mesh[]>
   clusterDomains: Map<string, string>
@@ -72,6 +74,7 @@ export function buildContext(resources: SmhResource[], clusters: ClusterDiscover
     clusterNames: sortedClusters.map((c) => c.cluster),
     services,
     allServices: [...services.values()],
+    serviceOrder: new Map([...services.values()].map((s, i) => [s, i])),
     meshes,
     meshesByCluster,
     clusterDomains,

@@ -28,6 +28,5 @@ export function selectServices(context: Context, selectors: TrafficTargetSelecto
     if (!matcher && !selector.kubeServiceRefs) for (const service of context.allServices) picked.set(keyOf(service), service)
   })
   // The map keeps discovery order (clusters sorted, then namespace/name): stable.
-  const order = new Map(context.allServices.map((s, i) => [keyOf(s), i]))
-  return {services: [...picked.values()].sort((a, b) => order.get(keyOf(a))! - order.get(keyOf(b))!), errors}
+  return {services: [...picked.values()].sort((a, b) => context.serviceOrder.get(a)! - context.serviceOrder.get(b)!), errors}
 }
