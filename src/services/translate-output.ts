@@ -12,7 +12,7 @@ export async function writeManifests(dir: string, clusters: Record<string, Istio
     await mkdir(join(dir, cluster), {recursive: true})
     for (const object of objects) {
       const path = join(dir, cluster, `${object.kind.toLowerCase()}-${object.metadata.namespace}-${object.metadata.name}.yaml`)
-      await writeFile(path, stringify(object, {lineWidth: 0}))
+      await writeFile(path, stringify(object, {lineWidth: 0, aliasDuplicateObjects: false}))
       written.push(path)
     }
   }

@@ -277,7 +277,10 @@ export function planTrafficPolicy(
 }
 
 /** The HTTP route for a merged set of fields; `route` falls back to the service itself. */
-export function buildRoute(match: HTTPMatchRequest | undefined, port: number | undefined, fields: Partial<Record<RouteField, unknown>>, defaultHost: string): HTTPRoute {
+export function buildRoute(match: HTTPMatchRequest | undefined, port: number | undefined, shared: Partial<Record<RouteField, unknown>>, defaultHost: string): HTTPRoute {
+  // Route copies (per port, per match) start from the same values: each output route gets its own tree.
+  const fields = structuredClone(shared)
+  match = match && structuredClone(match)
   const route: HTTPRoute = {}
   if (match) route.match = [match]
   route.route = (fields.route as HTTPRouteDestination[] | undefined) ?? [{destination: {host: defaultHost, ...(port ? {port: {number: port}} : {})}}]

@@ -29,6 +29,7 @@ export function renderJson(data: unknown): string {
 
 /** One YAML document, or a `---` stream when given an array of objects (what `kubectl apply -f -` takes). */
 export function renderYaml(data: unknown, asStream = false): string {
-  if (asStream && Array.isArray(data)) return data.map((d) => stringify(d, {lineWidth: 0}).trimEnd()).join('\n---\n')
-  return stringify(data, {lineWidth: 0}).trimEnd()
+  // No anchors/aliases: objects that share values must still print as plain, independent YAML.
+  if (asStream && Array.isArray(data)) return data.map((d) => stringify(d, {lineWidth: 0, aliasDuplicateObjects: false}).trimEnd()).join('\n---\n')
+  return stringify(data, {lineWidth: 0, aliasDuplicateObjects: false}).trimEnd()
 }

@@ -37,8 +37,8 @@ export function renderExpected(outcome: TranslateFilesOutcome): Record<string, s
   if (!outcome.result) return {'problems.txt': outcome.problems.join('\n') + '\n'}
   const files: Record<string, string> = {}
   for (const [cluster, objects] of Object.entries(outcome.result.clusters)) {
-    files[`${cluster}.yaml`] = objects.map((o) => stringify(o, {lineWidth: 0})).join('---\n')
+    files[`${cluster}.yaml`] = objects.map((o) => stringify(o, {lineWidth: 0, aliasDuplicateObjects: false})).join('---\n')
   }
-  files['statuses.yaml'] = stringify(outcome.result.statuses, {lineWidth: 0})
+  files['statuses.yaml'] = stringify(outcome.result.statuses, {lineWidth: 0, aliasDuplicateObjects: false})
   return files
 }
