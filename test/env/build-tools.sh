@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Builds the local control-plane binaries (kube-apiserver, kubectl, etcd, istioctl) from the Go module
 # proxy into a cache keyed by version, skipping whatever is already there.
-#   test/env/build-tools.sh [k8s|etcd|istio]...   (default: all)
+#   test/env/build-tools.sh [k8s|etcd|istio|oracle]...   (default: all)
+#   test/env/build-tools.sh oracle-path            prints where the oracle binary is (or will be), builds nothing
+# oracle: test/oracle, Istio's xDS generator as a test oracle; its cache folder is keyed by the Istio version and a
+# hash of its sources (test/oracle/*.go go.mod go.sum), so a changed oracle is never served stale.
 # KUBECTL_SMH_BIN_DIR=<dir>   use prebuilt binaries from <dir> instead (nothing is built).
 # KUBECTL_SMH_CACHE=<dir>     cache root (default ~/.cache/kubectl-smh).
 set -euo pipefail
@@ -10,11 +13,18 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ver() { node -e "process.stdout.write(require('$here/versions.json')['$1'])"; }
 K8S="$(ver kubernetes)"; ETCD="$(ver etcd)"; ISTIO="$(ver istio)"
 cache="${KUBECTL_SMH_CACHE:-$HOME/.cache/kubectl-smh}"
+oracle_dir() {
+  local h; h="$(cd "$here/../oracle" && LC_ALL=C ls *.go go.mod go.sum | grep -v '_test\.go$' | LC_ALL=C xargs cat | sha256sum | cut -c1-12)"
+  echo "$cache/oracle-$ISTIO-$h"
+}
+if [ "${1:-}" = oracle-path ]; then echo "$(oracle_dir)/oracle"; exit 0; fi
 
-if [ -n "${KUBECTL_SMH_BIN_DIR:-}" ]; then
+only_oracle=1; for t in "$@"; do [ "$t" = oracle ] || only_oracle=0; done; [ $# -gt 0 ] || only_oracle=0
+if [ -n "${KUBECTL_SMH_BIN_DIR:-}" ] && [ $only_oracle = 0 ]; then
   for b in kube-apiserver etcd; do
     [ -x "$KUBECTL_SMH_BIN_DIR/$b" ] || { echo "KUBECTL_SMH_BIN_DIR=$KUBECTL_SMH_BIN_DIR has no executable $b; put it there or unset the variable to build it" >&2; exit 1; }
   done
+  [ -x "$(oracle_dir)/oracle" ] || echo "note: the xDS oracle is not built (test/env/build-tools.sh oracle builds it; it needs Go)" >&2
   exit 0
 fi
 if ! command -v go >/dev/null 2>&1; then
@@ -41,13 +51,27 @@ k8s_ld() { # so that /version reports the real version instead of v0.0.0-master
   echo "$ld"
 }
 
-targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(etcd k8s istio)
+oracle_build() { # like build, plus peak memory (GNU time) and a pointer to the cold/cached figures
+  local out; out="$(oracle_dir)"
+  if [ -x "$out/oracle" ]; then echo "cached  $out/oracle"; return; fi
+  mkdir -p "$out"
+  echo "building oracle (test/oracle: istio.io/istio pilot/test/xds) ..." >&2
+  local start=$SECONDS timer=()
+  [ -x /usr/bin/time ] && timer=(/usr/bin/time -f "oracle build: %e s wall, peak RSS %M KiB" -o "$out/build-stats.txt")
+  (cd "$here/../oracle" && CGO_ENABLED=0 "${timer[@]}" go build -trimpath -ldflags "-s -w" -o "$out/oracle.tmp" .)
+  mv "$out/oracle.tmp" "$out/oracle"
+  echo "built   $out/oracle in $((SECONDS - start))s"
+  [ -f "$out/build-stats.txt" ] && cat "$out/build-stats.txt" >&2 || true
+}
+
+targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(etcd k8s istio oracle)
 for t in "${targets[@]}"; do
   case "$t" in
     etcd)  build etcd "$cache/etcd-$ETCD" etcd go.etcd.io/etcd/server/v3 ;;
     k8s)   build k8s "$cache/kubernetes-$K8S" kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$(k8s_ld)"
            build k8s "$cache/kubernetes-$K8S" kubectl k8s.io/kubernetes/cmd/kubectl "$(k8s_ld)" ;;
     istio) build istio "$cache/istio-$ISTIO" istioctl istio.io/istio/istioctl/cmd/istioctl ;;
-    *) echo "unknown target '$t': use k8s, etcd or istio" >&2; exit 2 ;;
+    oracle) oracle_build ;;
+    *) echo "unknown target '$t': use k8s, etcd, istio or oracle" >&2; exit 2 ;;
   esac
 done
