@@ -35,24 +35,24 @@ export interface Settlement {
 const stable = (value: unknown) => JSON.stringify(value)
 
 export function settleTrafficPolicies(plans: TrafficPolicyPlan[], rejected: Set<string>): Settlement {
-  const owners = new Map<string, {value: string; owner: string}>()
+  // Values are compared (serialised) only when a second policy claims a field: most fields have one owner.
+  const owners = new Map<string, {value: unknown; owner: string}>()
   const outputs = new Map<string, ServiceOutputs>()
   const accepted: TrafficPolicyPlan[] = []
   const conflicts = new Map<string, Map<string, string[]>>()
   for (const plan of plans) {
     if (rejected.has(plan.id) || plan.errors.length || plan.targets.some((t) => t.errors.length)) continue
-    const claims: {key: string; value: string}[] = []
+    const claims: {key: string; value: unknown}[] = []
     const found = new Map<string, string[]>()
     const where = (target: MeshService) => `in cluster ${target.cluster}`
     for (const {target, routes, destinationRule} of plan.targets) {
       const targetKey = keyOf(target)
       const claim = (key: string, value: unknown, describe: string) => {
-        const serialized = stable(value)
         const owner = owners.get(key)
-        if (owner && owner.value !== serialized && owner.owner !== plan.id) {
+        if (owner && owner.owner !== plan.id && owner.value !== value && stable(owner.value) !== stable(value)) {
           found.set(target.name, [...(found.get(target.name) ?? []), `conflicts with ${owner.owner}: both set ${describe} ${where(target)} to different values`])
         }
-        claims.push({key, value: serialized})
+        claims.push({key, value})
       }
       for (const route of routes) {
         for (const [field, value] of Object.entries(route.fields)) {

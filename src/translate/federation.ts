@@ -64,7 +64,7 @@ function federatedSpecs(context: Context, server: Mesh, service: MeshService, in
     labels: {cluster: service.cluster},
     trafficPolicy: federatedTlsSettings(ports, subsetName(labels), serverHost),
   }))
-  const sources = inputs.sources.get(key)
+  const policies = inputs.sources.get(key)
   return {
     host,
     resolution: gw.externalAddressIsHostname ? ('DNS' as const) : ('STATIC' as const),
@@ -72,13 +72,13 @@ function federatedSpecs(context: Context, server: Mesh, service: MeshService, in
     endpoints,
     trafficPolicy,
     subsets,
-    sources: sources ? [...sources] : [],
+    policies: policies ? [...policies] : [],
   }
 }
 
-function federatedObjects(vm: AcceptedVirtualMesh, client: Mesh, specs: ReturnType<typeof federatedSpecs>): IstioObject[] {
-  const placement = {cluster: client.cluster, name: specs.host, namespace: client.installationNamespace, sources: [vm.id, ...specs.sources]}
-  return [
+function federatedObjects(vm: AcceptedVirtualMesh, client: Mesh, specs: ReturnType<typeof federatedSpecs>, sources: string[], out: IstioObject[]): void {
+  const placement = {cluster: client.cluster, name: specs.host, namespace: client.installationNamespace, sources}
+  out.push(
     serviceEntry(placement, {
       hosts: [specs.host],
       addresses: [], // filled with a stable virtual IP when the cluster's objects are complete
@@ -88,7 +88,7 @@ function federatedObjects(vm: AcceptedVirtualMesh, client: Mesh, specs: ReturnTy
       endpoints: specs.endpoints,
     }),
     destinationRule(placement, {host: specs.host, trafficPolicy: specs.trafficPolicy, ...(specs.subsets.length ? {subsets: specs.subsets} : {})}),
-  ]
+  )
 }
 
 /** Server side: an AUTO_PASSTHROUGH server on the gateway's tls port for `*.local` names, unless one exists. */
@@ -124,7 +124,9 @@ export function translateFederation(context: Context, virtualMeshes: AcceptedVir
       if (clients.length === 0) continue
       for (const service of services) {
         const specs = federatedSpecs(context, server, service, inputs)
-        for (const client of clients) objects.push(...federatedObjects(vm, client, specs))
+        // The sources annotation, worked out once per service (sorted, unique) rather than per object.
+        const sources = specs.policies.length ? [[...new Set([vm.id, ...specs.policies])].sort().join(',')] : [vm.id]
+        for (const client of clients) federatedObjects(vm, client, specs, sources, objects)
       }
     }
   }

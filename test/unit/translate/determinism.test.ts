@@ -52,3 +52,12 @@ describe('naming', () => {
     expect(subsetName({zone: 'a', version: 'v2'})).toBe('version-v2_zone-a')
   })
 })
+
+describe('output validation with @kubernetes-models/istio', () => {
+  it('rejects a wrongly typed field and accepts a good object', async () => {
+    const {destinationRule, validateIstioObject} = await import('../../../src/translate/istio.js')
+    const at = {cluster: 'c', name: 'x', namespace: 'y', sources: ['TrafficPolicy/a/b']}
+    expect(() => validateIstioObject(destinationRule(at, {host: 'h', trafficPolicy: {outlierDetection: {interval: 12 as unknown as string}}}))).toThrow(/interval must be string/)
+    expect(() => validateIstioObject(destinationRule(at, {host: 'h', trafficPolicy: {outlierDetection: {interval: '12s'}}}))).not.toThrow()
+  })
+})
