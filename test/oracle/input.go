@@ -149,23 +149,25 @@ func strictFromJSON(s resource.Schema, js string) (config.Spec, error) {
 }
 
 // toConfig converts one Istio object into istiod's internal form and validates it with Istio's own validation.
-// It returns the config (nil when Istio would not accept it), the validation warning, and the error.
-func toConfig(o object, t0 time.Time) (*config.Config, string, error) {
+// It returns the config (nil when Istio would not accept it), the validation warnings, and the errors. Warnings
+// about unknown fields (in EnvoyFilter values, which Istio only warns about and then drops at push time) count as
+// errors: Istio would silently ignore that part.
+func toConfig(o object, t0 time.Time) (*config.Config, []string, []string) {
 	s, ok := istioSchema(o)
 	if !ok {
-		return nil, "", fmt.Errorf("%s: istiod does not know %s", objName(o), gvkOf(o).String())
+		return nil, nil, []string{fmt.Sprintf("%s: istiod does not know %s", objName(o), gvkOf(o).String())}
 	}
 	js, err := json.Marshal(o)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, []string{fmt.Sprintf("%s: %v", objName(o), err)}
 	}
 	var ik crd.IstioKind
 	if err := json.Unmarshal(js, &ik); err != nil {
-		return nil, "", fmt.Errorf("%s: %v", objName(o), err)
+		return nil, nil, []string{fmt.Sprintf("%s: %v", objName(o), err)}
 	}
 	cfg, err := crd.ConvertObjectInternal(s, &ik, "", strictFromJSON)
 	if err != nil {
-		return nil, "", fmt.Errorf("%s: cannot parse spec: %v", objName(o), err)
+		return nil, nil, []string{fmt.Sprintf("%s: cannot parse spec: %v", objName(o), err)}
 	}
 	if cfg.Namespace == "" && !s.IsClusterScoped() {
 		cfg.Namespace = "default"
@@ -173,15 +175,46 @@ func toConfig(o object, t0 time.Time) (*config.Config, string, error) {
 	if cfg.CreationTimestamp.IsZero() {
 		cfg.CreationTimestamp = t0
 	}
-	warn, err := s.ValidateConfig(*cfg)
-	w := ""
+	warn, verr := s.ValidateConfig(*cfg)
+	var warnings, errs []string
 	if warn != nil {
-		w = fmt.Sprintf("%s: %v", objName(o), warn)
+		for _, w := range splitMulti(warn) {
+			if strings.Contains(w, "unknown field") {
+				errs = append(errs, fmt.Sprintf("%s: %s", objName(o), w))
+			} else {
+				warnings = append(warnings, fmt.Sprintf("%s: %s", objName(o), w))
+			}
+		}
 	}
-	if err != nil {
-		return nil, w, fmt.Errorf("%s: %v", objName(o), err)
+	for _, e := range splitMulti(verr) {
+		errs = append(errs, fmt.Sprintf("%s: %s", objName(o), e))
 	}
-	return cfg, w, nil
+	if len(errs) > 0 {
+		return nil, warnings, errs
+	}
+	return cfg, warnings, nil
+}
+
+// splitMulti turns a (multi)error into one line per error.
+func splitMulti(err error) []string {
+	if err == nil {
+		return nil
+	}
+	if m, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []string
+		for _, e := range m.Unwrap() {
+			out = append(out, splitMulti(e)...)
+		}
+		return out
+	}
+	if m, ok := err.(interface{ WrappedErrors() []error }); ok {
+		var out []string
+		for _, e := range m.WrappedErrors() {
+			out = append(out, splitMulti(e)...)
+		}
+		return out
+	}
+	return []string{strings.TrimSpace(err.Error())}
 }
 
 // kubeKinds are the Kubernetes objects of a snapshot that istiod's service registry reads.

@@ -105,12 +105,12 @@ func loadInputs(o options) (*inputs, error) {
 				if strMap(obj, "metadata", "labels")[managedByLabel] == managedByUs {
 					continue
 				}
-				cfg, warn, err := toConfig(obj, t0)
-				if warn != "" {
-					in.warnings = append(in.warnings, "snapshot "+warn)
+				cfg, warns, errs := toConfig(obj, t0)
+				for _, w := range warns {
+					in.warnings = append(in.warnings, "snapshot "+w)
 				}
-				if err != nil {
-					in.warnings = append(in.warnings, fmt.Sprintf("snapshot object ignored, as istiod would: %v", err))
+				if cfg == nil {
+					in.warnings = append(in.warnings, fmt.Sprintf("snapshot object ignored, as istiod would: %s", strings.Join(errs, "; ")))
 					continue
 				}
 				addCfg(objName(obj), cfgEntry{cfg, "snapshot " + objName(obj)})
@@ -130,12 +130,10 @@ func loadInputs(o options) (*inputs, error) {
 				in.ignored = append(in.ignored, objName(obj))
 				continue
 			}
-			cfg, warn, err := toConfig(obj, t0)
-			if warn != "" {
-				in.warnings = append(in.warnings, warn)
-			}
-			if err != nil {
-				in.errors = append(in.errors, err.Error())
+			cfg, warns, errs := toConfig(obj, t0)
+			in.warnings = append(in.warnings, warns...)
+			if len(errs) > 0 {
+				in.errors = append(in.errors, errs...)
 				continue
 			}
 			addCfg(objName(obj), cfgEntry{cfg, objName(obj)})

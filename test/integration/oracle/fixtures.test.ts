@@ -1,6 +1,7 @@
 // Istio's own config compiler (test/oracle) on the hand-written fixtures of test/oracle/fixtures: the objects DESIGN §5
 // and notes/federation-failover.md prescribe, compiled by istiod into what each proxy would receive. This pins the
 // oracle itself (and the design); translator-output.test.ts runs the same checks on what src/translate generates.
+import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -110,6 +111,19 @@ spec:
     expect(r.inputs.configs).not.toContain('DestinationRule/default/reviews')
   })
 
+  it('an EnvoyFilter value with a field Envoy does not have (Istio only warns, then drops it)', async () => {
+    const yaml = readFileSync(f('seed-generated.yaml'), 'utf8').replace('lb_policy: CLUSTER_PROVIDED', 'lb_polcy: CLUSTER_PROVIDED')
+    const run = runOracle({...base, configYaml: yaml})
+    await expect(run).rejects.toThrow('EnvoyFilter/default/reviews-failover: Envoy filter: unknown field "lb_polcy" in envoy.config.cluster.v3.Cluster')
+  })
+
+  it('an EnvoyFilter aggregate cluster typed with the v2alpha ClusterConfig Istio cannot resolve', async () => {
+    const yaml = readFileSync(f('seed-generated.yaml'), 'utf8').replace('envoy.extensions.clusters.aggregate.v3.ClusterConfig', 'envoy.config.cluster.aggregate.v2alpha.ClusterConfig')
+    const r = await runOracle({...base, configYaml: yaml, allowErrors: true})
+    expect(r.errors).toEqual(['EnvoyFilter/default/reviews-failover: referenced type unknown: Envoy filter: could not resolve Any message type: type.googleapis.com/envoy.config.cluster.aggregate.v2alpha.ClusterConfig'])
+    expect(findCluster(r, FAILOVER)?.clusterType).toBeUndefined() // refused: the plain EDS cluster stays
+  })
+
   it('a route to a subset no DestinationRule defines (Envoy would answer 503 NC)', async () => {
     const vs = `apiVersion: networking.istio.io/v1beta1
 kind: VirtualService
@@ -125,7 +139,7 @@ spec:
   })
 
   it('an aggregate cluster whose child does not exist', async () => {
-    const yaml = (await import('node:fs')).readFileSync(f('seed-generated.yaml'), 'utf8').replace('- "outbound|9080||reviews.default.svc.kind3.global"', '- "outbound|9080||reviews.default.svc.kind4.global"')
+    const yaml = readFileSync(f('seed-generated.yaml'), 'utf8').replace('- "outbound|9080||reviews.default.svc.kind3.global"', '- "outbound|9080||reviews.default.svc.kind4.global"')
     const r = await runOracle({...base, configYaml: yaml, allowErrors: true})
     expect(r.errors).toContainEqual(`aggregate cluster "${FAILOVER}" lists child "outbound|9080||reviews.default.svc.kind4.global", which istiod did not generate`)
   })
