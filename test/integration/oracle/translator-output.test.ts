@@ -85,10 +85,13 @@ describe('xDS oracle on the translator output: Istio takes everything we generat
         const snis = [...new Set(wants.map((w) => w.sni))]
         const gw = podOf(c, serving, isGateway)
         const r = await oracle(c, serving, gw, snis.map((sni) => `mtls://${sni}:15443`))
+        const answered: string[] = r.listeners.flatMap((l) => (l.filterChains ?? []).flatMap((fc: any) => fc.filterChainMatch?.serverNames ?? []))
         for (const sim of r.simulations ?? []) {
           const sni = new URL(sim.call).hostname
           const who = wants.filter((w) => w.sni === sni).map((w) => w.from).join('; ')
-          expect(sim.error, `${serving}'s gateway has no chain for SNI ${sni} (presented by ${who})`).toBeUndefined()
+          const host = sni.slice(sni.lastIndexOf('_.') + 2)
+          const near = answered.filter((n) => n.endsWith(host)).join(', ')
+          expect(sim.error, `${serving}'s gateway has no chain for SNI ${sni} (presented by ${who}); it answers ${near} (Istio names chains outbound_.<port>_.<subset>_.<host>)`).toBeUndefined()
           expect(sim.cluster, `SNI ${sni} at ${serving}'s gateway`).toBe(sni)
           expect(endpointAddresses(findEndpoints(r, sni)).length, `${serving}'s gateway cluster ${sni} has no endpoints`).toBeGreaterThan(0)
         }
@@ -161,7 +164,8 @@ describe('xDS oracle on the translator output: the must-show cases', () => {
     expect(endpointAddresses(findEndpoints(r, remote)).length).toBe(1)
     const sni = findCluster(r, remote)?.transportSocket?.typedConfig?.sni
     const r3 = await oracle(c, 'kind3', podOf(c, 'kind3', isGateway), [`mtls://${sni}:15443`])
-    expect(r3.simulations?.[0].error, `kind3's gateway has no chain for the SNI kind2 presents (${sni})`).toBeUndefined()
+    const answered = r3.listeners.flatMap((l) => (l.filterChains ?? []).flatMap((fc: any) => fc.filterChainMatch?.serverNames ?? [])).filter((n: string) => n.includes('reviews'))
+    expect(r3.simulations?.[0].error, `kind3's gateway has no chain for the SNI kind2 presents (${sni}); it answers ${answered.join(', ')}`).toBeUndefined()
     expect(r3.simulations?.[0].cluster).toBe(sni)
     const v3Pods = c.pods.kind3.filter((p) => app('reviews')(p) && p.metadata.labels.version === 'v3').map((p) => `${p.status.podIP}:9080`)
     expect(endpointAddresses(findEndpoints(r3, sni!)).map((e) => e.address)).toEqual(v3Pods)
