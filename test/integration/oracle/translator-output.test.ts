@@ -171,3 +171,52 @@ describe('xDS oracle on the translator output: the must-show cases', () => {
     expect(endpointAddresses(findEndpoints(r3, sni!)).map((e) => e.address)).toEqual(v3Pods)
   })
 })
+
+/** The first object, depth first, that satisfies pred. */
+function findDeep(o: any, pred: (o: any) => boolean): any {
+  if (o === null || typeof o !== 'object') return undefined
+  if (!Array.isArray(o) && pred(o)) return o
+  for (const v of Object.values(o)) {
+    const found = findDeep(v, pred)
+    if (found !== undefined) return found
+  }
+  return undefined
+}
+
+describe('xDS oracle on the translator output: what each rule does in Envoy', () => {
+  const vhost = (r: OracleResult, name: string) => r.routes.find((rc) => rc.name === '9080')?.virtualHosts?.find((vh: any) => vh.name === name)
+
+  it('route features: ordered routes with their timeouts, retries, faults and CORS, only on the selected source', async () => {
+    const c = await loadCase('route-features')
+    const r = await oracle(c, 'kind2', podOf(c, 'kind2', app('productpage')), ['http://ratings:9080/health'])
+    const routes = vhost(r, 'ratings.default.svc.cluster.local:9080')?.routes ?? []
+    expect(routes.map((rt: any) => rt.match.path ?? rt.match.prefix)).toEqual(['/health', '/ratings', '/'])
+    expect(Object.keys(routes[0].typedPerFilterConfig ?? {})).toContain('envoy.filters.http.fault')
+    expect(routes[1].match.headers.map((h: any) => h.name)).toEqual(expect.arrayContaining(['end-user', 'x-canary']))
+    expect(routes[1].route).toMatchObject({timeout: '2s', retryPolicy: {numRetries: 3, perTryTimeout: '0.500s'}})
+    expect(Object.keys(routes[1].typedPerFilterConfig ?? {})).toEqual(expect.arrayContaining(['envoy.filters.http.cors', 'envoy.filters.http.fault']))
+    expect(routes[2].route.timeout).toBe('10s')
+    expect(r.simulations?.[0]).toMatchObject({virtualHost: 'ratings.default.svc.cluster.local:9080', cluster: 'outbound|9080||ratings.default.svc.cluster.local'})
+    // sourceSelector: productpage only. details' sidecar gets the other routes, not /ratings.
+    const d = await oracle(c, 'kind2', podOf(c, 'kind2', app('details')))
+    expect((vhost(d, 'ratings.default.svc.cluster.local:9080')?.routes ?? []).map((rt: any) => rt.match.path ?? rt.match.prefix)).toEqual(['/health', '/'])
+  })
+
+  it('access policies: the RBAC filter of reviews admits productpage of both clusters for GET /reviews/* on 9080, under the global deny', async () => {
+    const c = await loadCase('access-policies')
+    const r = await oracle(c, 'kind2', podOf(c, 'kind2', app('reviews')))
+    const rbac = findDeep(r.listeners.find((l) => l.name === 'virtualInbound'), (o) => o['@type'] === 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC')
+    const policies = rbac.rules.policies as Record<string, any>
+    const allow = JSON.stringify(policies['ns[default]-policy[reviews]-rule[0]'])
+    for (const p of ['spiffe://kind2/ns/default/sa/bookinfo-productpage', 'spiffe://kind3/ns/default/sa/bookinfo-productpage', '"prefix":"/reviews/"', '"exact":"GET"', '"destinationPort":9080']) expect(allow).toContain(p)
+    expect(Object.keys(policies)).toContain('ns[istio-system]-policy[global-access-control]-rule[0]')
+  })
+
+  it('mTLS and defaults: kind3 clients get ISTIO_MUTUAL and the SMH outlier defaults (5, 10s, 30s, 100%)', async () => {
+    const c = await loadCase('mtls-and-defaults')
+    const r = await oracle(c, 'kind3', podOf(c, 'kind3', app('productpage')))
+    const reviews = findCluster(r, 'outbound|9080||reviews.default.svc.cluster.local')
+    expect(reviews?.outlierDetection).toMatchObject({consecutive5xx: 5, interval: '10s', baseEjectionTime: '30s', maxEjectionPercent: 100})
+    expect(reviews?.transportSocket?.typedConfig?.commonTlsContext?.tlsCertificateSdsSecretConfigs?.[0]?.name).toBe('default')
+  })
+})
