@@ -61,7 +61,7 @@ func main() {
 	fs.StringVar(&o.proxy, "proxy", "", "NAMESPACE/POD of the proxy to generate for (required)")
 	fs.StringVar(&o.proxyType, "proxy-type", "auto", "sidecar, router, or auto (router for pods labelled istio=*gateway)")
 	fs.StringVar(&o.istioVersion, "istio-version", "1.30.3", "ISTIO_VERSION the proxy reports (gates version-dependent features)")
-	fs.StringVar(&o.trustDomain, "trust-domain", "", "mesh trust domain (default: the cluster name)")
+	fs.StringVar(&o.trustDomain, "trust-domain", "", "mesh trust domain (default: the snapshot's istio ConfigMap, else the cluster name)")
 	fs.Var(&o.simulate, "simulate", "a call to simulate from the proxy (repeatable), see above")
 	fs.BoolVar(&o.verbose, "v", false, "print Istio's own log on stderr")
 	fs.BoolVar(&o.noEndpoints, "no-endpoints", false, "skip EDS")
@@ -73,9 +73,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "oracle: --cluster and --proxy NAMESPACE/POD are required")
 		usage(fs)
 		os.Exit(2)
-	}
-	if o.trustDomain == "" {
-		o.trustDomain = o.cluster
 	}
 	capture, err := configureIstioLog(o.verbose)
 	if err != nil {

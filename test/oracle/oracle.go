@@ -246,10 +246,16 @@ func run(o options, in *inputs, capture *logCapture) (*result, error) {
 		res.Inputs.Configs = []string{}
 	}
 	m := in.mesh
-	if m == nil {
+	switch {
+	case o.trustDomain != "":
+		if m == nil {
+			m = mesh.DefaultMeshConfig()
+		}
+		m.TrustDomain = o.trustDomain
+	case m == nil:
 		m = mesh.DefaultMeshConfig()
+		m.TrustDomain = o.cluster
 	}
-	m.TrustDomain = o.trustDomain
 	var runErr error
 	ferr := test.Wrap(func(t test.Failer) {
 		s := xds.NewFakeDiscoveryServer(t, xds.FakeOptions{
