@@ -32,6 +32,7 @@ type options struct {
 	simulate     stringList
 	verbose      bool
 	noEndpoints  bool
+	noAnalyze    bool
 }
 
 func usage(fs *flag.FlagSet) {
@@ -65,6 +66,7 @@ func main() {
 	fs.Var(&o.simulate, "simulate", "a call to simulate from the proxy (repeatable), see above")
 	fs.BoolVar(&o.verbose, "v", false, "print Istio's own log on stderr")
 	fs.BoolVar(&o.noEndpoints, "no-endpoints", false, "skip EDS")
+	fs.BoolVar(&o.noAnalyze, "no-analyze", false, "skip Istio's analyzers (istioctl analyze)")
 	fs.Usage = func() { usage(fs) }
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		os.Exit(2)

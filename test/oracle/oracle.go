@@ -42,6 +42,9 @@ type inputs struct {
 	ignored      []string
 	derived      int
 	assumedReady int
+	// what Istio's analyzers look at: the snapshot's objects and the config, raw; and which objects we generated
+	analysisDocs []object
+	generated    map[string]bool
 	fromSnap     []string
 }
 
@@ -54,7 +57,9 @@ func loadInputs(o options) (*inputs, error) {
 	type cfgEntry struct {
 		cfg  *config.Config
 		name string
+		raw  object
 	}
+	in.generated = map[string]bool{}
 	cfgs := map[string]cfgEntry{}
 	var order []string
 	addCfg := func(key string, e cfgEntry) {
@@ -70,6 +75,9 @@ func loadInputs(o options) (*inputs, error) {
 		}
 		for _, obj := range objs {
 			gvk := gvkOf(obj)
+			if !isIstioGroup(obj) {
+				in.analysisDocs = append(in.analysisDocs, obj)
+			}
 			switch {
 			case kubeKinds[gvk.Kind] && (gvk.Group == "" || gvk.Group == "discovery.k8s.io"):
 				ro, err := toRuntimeObject(obj)
@@ -113,7 +121,7 @@ func loadInputs(o options) (*inputs, error) {
 					in.warnings = append(in.warnings, fmt.Sprintf("snapshot object ignored, as istiod would: %s", strings.Join(errs, "; ")))
 					continue
 				}
-				addCfg(objName(obj), cfgEntry{cfg, "snapshot " + objName(obj)})
+				addCfg(objName(obj), cfgEntry{cfg, "snapshot " + objName(obj), obj})
 			}
 		}
 	}
@@ -136,12 +144,14 @@ func loadInputs(o options) (*inputs, error) {
 				in.errors = append(in.errors, errs...)
 				continue
 			}
-			addCfg(objName(obj), cfgEntry{cfg, objName(obj)})
+			addCfg(objName(obj), cfgEntry{cfg, objName(obj), obj})
+			in.generated[objName(obj)] = true
 		}
 	}
 	for _, k := range order {
 		in.configs = append(in.configs, *cfgs[k].cfg)
 		in.accepted = append(in.accepted, cfgs[k].name)
+		in.analysisDocs = append(in.analysisDocs, cfgs[k].raw)
 	}
 	derived := deriveEndpointSlices(in.services, pods, slices)
 	in.derived = len(derived)
@@ -255,6 +265,14 @@ func run(o options, in *inputs, capture *logCapture) (*result, error) {
 	case m == nil:
 		m = mesh.DefaultMeshConfig()
 		m.TrustDomain = o.cluster
+	}
+	if !o.noAnalyze {
+		errs, warns, err := analyze(in.analysisDocs, in.generated)
+		if err != nil {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("istioctl analyze could not run: %v", err))
+		}
+		res.Errors = append(res.Errors, errs...)
+		res.Warnings = append(res.Warnings, warns...)
 	}
 	var runErr error
 	ferr := test.Wrap(func(t test.Failer) {

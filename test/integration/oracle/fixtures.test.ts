@@ -144,6 +144,28 @@ spec:
     expect(r.errors).toContainEqual(`aggregate cluster "${FAILOVER}" lists child "outbound|9080||reviews.default.svc.kind4.global", which istiod did not generate`)
   })
 
+  it('two VirtualServices for one host (a sidecar applies only one) and duplicate subsets (istiod drops one)', async () => {
+    const vs = (name: string, host: string) => `apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: ${name}, namespace: default}
+spec:
+  hosts: [${host}]
+  http:
+  - route:
+    - destination: {host: reviews.default.svc.cluster.local}
+`
+    const dr = (name: string, version: string) => `apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: {name: ${name}, namespace: default}
+spec:
+  host: reviews.default.svc.cluster.local
+  subsets: [{name: v1, labels: {version: ${version}}}]
+`
+    const r = await runOracle({...base, configYaml: [vs('reviews', 'reviews.default.svc.cluster.local'), vs('reviews-again', 'reviews'), dr('reviews', 'v1'), dr('reviews-again', 'v2')].join('---\n'), allowErrors: true})
+    expect(r.errors).toContainEqual(expect.stringMatching(/^istioctl analyze: Error \[IST0109\] \(VirtualService default\/reviews-again\) The VirtualServices default\/reviews,default\/reviews-again associated with mesh gateway define the same host/))
+    expect(r.errors).toContainEqual('istiod push status pilot_destrule_subsets: reviews.default.svc.cluster.local: Duplicate subset v1 found while merging destination rules for reviews.default.svc.cluster.local')
+  })
+
   it('objects for another cluster are ignored; unknown Istio kinds are reported', async () => {
     const r = await runOracle({...base, configFiles: [f('seed-generated.yaml')]})
     expect(r.inputs.configs).not.toContain('Gateway/istio-system/smh-cross-cluster')
