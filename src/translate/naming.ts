@@ -17,7 +17,7 @@ export function envoyClusterName(port: number, subset: string, host: string): st
 
 /** The SNI a serving gateway's AUTO_PASSTHROUGH chain answers for: `outbound_.9080_._.reviews.default.svc.cluster.local`. */
 export function passthroughSni(port: number, subset: string, host: string): string {
-  return `outbound_.${port}_${subset === '' ? '.' : subset}_.${host}`
+  return `outbound_.${port}_.${subset}_.${host}`
 }
 
 /** `{version: v2, zone: a}` → `version-v2_zone-a`, as Service Mesh Hub named subsets. */
