@@ -24,20 +24,22 @@ interface Workload {
   labels: Record<string, string>
   serviceAccount: string
   containers: {name: string; image: string; ports?: number[]}[]
+  /** Pods get an injected istio-proxy sidecar (bookinfo); Istio's own pods have none. */
+  sidecar: boolean
 }
 
 export interface SeedOptions {
   cluster: string
   /** bookinfo's reviews-v3 (red stars): the blog deploys it in kind3 only. */
   withReviewsV3: boolean
-  /** Ordinal of the cluster, to keep pod IPs and gateway addresses distinct across clusters. */
+  /** Ordinal of the cluster (kind2 is 2), to keep pod IPs and gateway addresses distinct across clusters. */
   index: number
 }
 
 /** Everything to create in one workload cluster, in dependency order (namespaces first). */
 export function seedObjects(options: SeedOptions): SeedObject[] {
   const {cluster, index} = options
-  const gatewayAddress = `192.0.2.${index + 1}` // TEST-NET-1: documentation addresses, nothing is ever sent there
+  const gatewayAddress = `192.0.2.${index}` // TEST-NET-1: documentation addresses, nothing is ever sent there
   const objects: SeedObject[] = [
     namespace('istio-system'),
     {apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'default', labels: {'istio-injection': 'enabled'}}},
@@ -52,17 +54,17 @@ export function seedObjects(options: SeedOptions): SeedObject[] {
     ]),
     {
       ...service('istio-system', 'istio-ingressgateway', {app: 'istio-ingressgateway', istio: 'ingressgateway'}, [
-        {name: 'status-port', port: 15021}, {name: 'http2', port: 80, targetPort: 8080},
-        {name: 'https', port: 443, targetPort: 8443}, {name: 'tls', port: 15443},
+        {name: 'status-port', port: 15021, nodePort: 31021}, {name: 'http2', port: 80, targetPort: 8080, nodePort: 31080},
+        {name: 'https', port: 443, targetPort: 8443, nodePort: 31443}, {name: 'tls', port: 15443, nodePort: 32443},
       ], 'LoadBalancer'),
       status: {loadBalancer: {ingress: [{ip: gatewayAddress}]}},
     },
   ]
   const workloads: Workload[] = [
     {namespace: 'istio-system', name: 'istiod', labels: {app: 'istiod', istio: 'pilot', 'istio.io/rev': 'default'}, serviceAccount: 'istiod',
-      containers: [{name: 'discovery', image: PILOT_IMAGE, ports: [8080, 15010, 15017]}]},
+      containers: [{name: 'discovery', image: PILOT_IMAGE, ports: [8080, 15010, 15017]}], sidecar: false},
     {namespace: 'istio-system', name: 'istio-ingressgateway', labels: {app: 'istio-ingressgateway', istio: 'ingressgateway'},
-      serviceAccount: 'istio-ingressgateway-service-account', containers: [{name: 'istio-proxy', image: PROXY_IMAGE, ports: [8080, 8443, 15443]}]},
+      serviceAccount: 'istio-ingressgateway-service-account', containers: [{name: 'istio-proxy', image: PROXY_IMAGE, ports: [8080, 8443, 15443]}], sidecar: false},
   ]
   const apps = [['details', 'v1'], ['ratings', 'v1'], ['reviews', 'v1'], ['reviews', 'v2'], ['productpage', 'v1']]
   if (options.withReviewsV3) apps.splice(4, 0, ['reviews', 'v3'])
@@ -73,10 +75,12 @@ export function seedObjects(options: SeedOptions): SeedObject[] {
   for (const [app, version] of apps) {
     workloads.push({
       namespace: 'default', name: `${app}-${version}`, labels: {app, version}, serviceAccount: `bookinfo-${app}`,
-      containers: [{name: app, image: `docker.io/istio/examples-bookinfo-${app}-${version}:1.20.2`, ports: [9080]}, {name: 'istio-proxy', image: PROXY_IMAGE}],
+      containers: [{name: app, image: `docker.io/istio/examples-bookinfo-${app}-${version}:1.20.2`, ports: [9080]}],
+      sidecar: true,
     })
   }
-  workloads.forEach((w, i) => objects.push(...deployment(cluster, w, `10.${244 + index}.${i + 1}.${10 + index}`)))
+  const hostIP = `198.51.100.${index}` // TEST-NET-2, the cluster's one "node"
+  workloads.forEach((w, i) => objects.push(...deployment(cluster, w, `10.${244 + index}.${i + 1}.${10 + index}`, hostIP)))
   return objects
 }
 
@@ -90,26 +94,32 @@ function serviceAccount(namespace: string, name: string, labels?: Record<string,
 
 function service(
   namespace: string, name: string, selector: Record<string, string>,
-  ports: {name: string; port: number; targetPort?: number}[], type = 'ClusterIP', labels: Record<string, string> = selector,
+  ports: {name: string; port: number; targetPort?: number; nodePort?: number}[], type = 'ClusterIP', labels: Record<string, string> = selector,
 ): SeedObject {
   return {
     apiVersion: 'v1', kind: 'Service', metadata: {namespace, name, labels},
-    spec: {type, selector, ports: ports.map((p) => ({name: p.name, port: p.port, targetPort: p.targetPort ?? p.port, protocol: 'TCP'}))},
+    spec: {type, selector, ports: ports.map((p) => ({name: p.name, port: p.port, targetPort: p.targetPort ?? p.port, protocol: 'TCP', ...(p.nodePort ? {nodePort: p.nodePort} : {})}))},
   }
 }
 
 /** A Deployment, its ReplicaSet and one Running, Ready Pod, linked by ownerReferences as a controller would. */
-function deployment(cluster: string, w: Workload, podIP: string): SeedObject[] {
+function deployment(cluster: string, w: Workload, podIP: string, hostIP: string): SeedObject[] {
   const hash = createHash('sha256').update(`${cluster}/${w.namespace}/${w.name}`).digest('hex')
   const templateHash = hash.slice(0, 10).replace(/[0-9]/g, (d) => 'bcdfghjklm'[Number(d)])
   const podSuffix = hash.slice(10, 15).replace(/[0-9]/g, (d) => 'npqrstvwxz'[Number(d)])
   const template = {
-    metadata: {labels: {...w.labels, 'security.istio.io/tlsMode': 'istio', 'service.istio.io/canonical-name': w.labels.app, 'service.istio.io/canonical-revision': w.labels.version ?? 'latest'}},
+    metadata: {labels: w.sidecar
+      ? {...w.labels, 'security.istio.io/tlsMode': 'istio', 'service.istio.io/canonical-name': w.labels.app, 'service.istio.io/canonical-revision': w.labels.version ?? 'latest'}
+      : w.labels},
     spec: {
       serviceAccountName: w.serviceAccount,
       containers: w.containers.map((c) => ({name: c.name, image: c.image, ...(c.ports ? {ports: c.ports.map((p) => ({containerPort: p}))} : {})})),
     },
   }
+  // Istio's injector adds the sidecar to Pods as they are created, not to the Deployment's template.
+  const podSpec = w.sidecar
+    ? {...template.spec, containers: [...template.spec.containers, {name: 'istio-proxy', image: PROXY_IMAGE, args: ['proxy', 'sidecar']}]}
+    : template.spec
   const selector = {matchLabels: w.labels}
   const ready = {replicas: 1, readyReplicas: 1, availableReplicas: 1, updatedReplicas: 1, observedGeneration: 1}
   const podLabels = {...template.metadata.labels, 'pod-template-hash': templateHash}
@@ -122,11 +132,11 @@ function deployment(cluster: string, w: Workload, podIP: string): SeedObject[] {
       status: {replicas: 1, readyReplicas: 1, availableReplicas: 1, fullyLabeledReplicas: 1, observedGeneration: 1}},
     {apiVersion: 'v1', kind: 'Pod', metadata: {namespace: w.namespace, name: `${w.name}-${templateHash}-${podSuffix}`, labels: podLabels,
       ownerReferences: [{apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${w.name}-${templateHash}`, uid: '', controller: true, blockOwnerDeletion: true}]},
-      spec: template.spec,
+      spec: podSpec,
       status: {
-        phase: 'Running', podIP, podIPs: [{ip: podIP}], hostIP: '192.0.2.100', startTime: '2026-01-01T00:00:00Z',
+        phase: 'Running', podIP, podIPs: [{ip: podIP}], hostIP, startTime: '2026-01-01T00:00:00Z',
         conditions: ['Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map((type) => ({type, status: 'True', lastTransitionTime: '2026-01-01T00:00:00Z'})),
-        containerStatuses: template.spec.containers.map((c) => ({
+        containerStatuses: podSpec.containers.map((c) => ({
           name: c.name, image: c.image, imageID: '', ready: true, started: true, restartCount: 0,
           state: {running: {startedAt: '2026-01-01T00:00:00Z'}},
         })),

@@ -17,7 +17,7 @@ describe('discovery from a cluster snapshot', () => {
     const mesh = kind3.meshes[0]
     expect(mesh).toMatchObject({name: 'istiod-istio-system-kind3', installationNamespace: 'istio-system', version: '1.30.3', trustDomain: 'kind3', revision: 'default'})
     expect(mesh.gateways).toEqual([
-      expect.objectContaining({serviceName: 'istio-ingressgateway', externalAddress: '172.18.255.3', externalTlsPort: 15443, tlsContainerPort: 15443, workloadLabels: {app: 'istio-ingressgateway', istio: 'ingressgateway'}}),
+      expect.objectContaining({serviceName: 'istio-ingressgateway', externalAddress: '192.0.2.3', externalTlsPort: 15443, tlsContainerPort: 15443, workloadLabels: {app: 'istio-ingressgateway', istio: 'ingressgateway'}}),
     ])
   })
   it('finds sidecar workloads (not istiod or the gateway) and the services they back, with version subsets', () => {
@@ -34,7 +34,7 @@ describe('discovery from a cluster snapshot', () => {
       o.kind === 'Service' && o.metadata.name === 'istio-ingressgateway' ? {...o, spec: {...o.spec, type: 'NodePort'}, status: {}} : o,
     )
     const gateway = discoverCluster('kind2', objects).meshes[0].gateways[0]
-    expect(gateway).toMatchObject({externalAddress: '172.18.0.2', externalTlsPort: 32443, tlsContainerPort: 15443})
+    expect(gateway).toMatchObject({externalAddress: '198.51.100.2', externalTlsPort: 32443, tlsContainerPort: 15443})
   })
   it('finds no mesh and no services without istiod, and no workload without a sidecar', () => {
     const objects = snapshot('kind2').filter((o) => !(o.kind === 'Deployment' && o.metadata.name === 'istiod'))
