@@ -1,7 +1,6 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {UsageError} from '../errors.js'
 
 export default class Translate extends BaseCommand<typeof Translate> {
   static override summary = 'Translate SMH resources into the Istio objects of each cluster, offline (no cluster needed).'
@@ -25,49 +24,23 @@ Statuses go to stderr. Invalid input or an INVALID resource: exit 2, every probl
   }
 
   async run(): Promise<void> {
-    const {translateFiles, invalidStatusProblems} = await import('../services/translate.js')
-    const outcome = await translateFiles({filenames: this.flags.filename, snapshots: this.flags.snapshot ?? []})
-    const problems = outcome.result ? invalidStatusProblems(outcome.result.statuses) : outcome.problems
-    if (problems.length || !outcome.result) {
-      throw new UsageError(`invalid input: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, problems)
-    }
-    const {clusters, statuses} = outcome.result
-    const items = Object.values(clusters).flat()
+    const {translateCommand} = await import('../services/translate.js')
+    const {objectTable, statusTable} = await import('../ui/translate.js')
+    const outputDir = this.flags['output-dir']
+    const {clusters, statuses, written} = await translateCommand({filenames: this.flags.filename, snapshots: this.flags.snapshot ?? [], outputDir})
+    // YAML by default: what `kubectl apply -f -` and GitOps tools take.
     const format = this.flags.output ?? (this.flags.json ? 'json' : 'yaml')
     const statusesInOutput = this.flags['show-status'] && format === 'json'
-    if (!statusesInOutput) {
-      const {renderTable} = await import('../ui/output.js')
-      this.info(
-        renderTable(statuses, [
-          {header: 'kind', get: (s) => s.kind},
-          {header: 'namespace', get: (s) => s.namespace},
-          {header: 'name', get: (s) => s.name},
-          {header: 'state', get: (s) => s.state},
-          {header: 'targets', get: (s) => Object.keys(s.trafficTargets ?? s.meshes ?? {}).join(',')},
-        ]),
-      )
-    }
-    const outputDir = this.flags['output-dir']
-    if (outputDir) {
-      const {writeManifests} = await import('../services/translate-output.js')
-      const written = await writeManifests(outputDir, clusters)
+    if (!statusesInOutput) this.info(statusTable(statuses))
+    if (written) {
       this.info(`wrote ${written.length} file${written.length === 1 ? '' : 's'} under ${outputDir}`)
       return
     }
-    const list = {apiVersion: 'v1', kind: 'List', items, ...(statusesInOutput ? {statuses} : {})}
-    const {renderJson, renderYaml, renderTable} = await import('../ui/output.js')
-    if (format === 'json') this.log(renderJson(list))
+    const items = Object.values(clusters).flat()
+    const {renderJson, renderYaml} = await import('../ui/output.js')
+    if (format === 'json') this.log(renderJson({apiVersion: 'v1', kind: 'List', items, ...(statusesInOutput ? {statuses} : {})}))
     else if (format === 'yaml') {
       if (items.length) this.log(renderYaml(items, true))
-    } else {
-      this.log(
-        renderTable(items, [
-          {header: 'cluster', get: (o) => o.metadata.annotations['smh.solo.io/cluster']},
-          {header: 'kind', get: (o) => o.kind},
-          {header: 'namespace', get: (o) => o.metadata.namespace},
-          {header: 'name', get: (o) => o.metadata.name},
-        ]),
-      )
-    }
+    } else this.log(objectTable(items))
   }
 }

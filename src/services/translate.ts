@@ -6,12 +6,33 @@ import {type LoadOptions, loadResources, loadSnapshot} from '../api/load.js'
 import {formatProblem} from '../api/parse.js'
 import type {ResourceStatus} from '../api/types.js'
 import type {KubeObject} from '../discovery/types.js'
+import {UsageError} from '../errors.js'
 import {type TranslateResult, translate} from '../translate/index.js'
+import {writeManifests} from './translate-output.js'
 
 export interface TranslateFilesOptions extends LoadOptions {
   filenames: string[]
   /** `CLUSTER=FILE` pairs. */
   snapshots: string[]
+}
+
+export interface TranslateCommandOptions extends TranslateFilesOptions {
+  /** Write DIR/<cluster>/<kind>-<namespace>-<name>.yaml instead of returning the objects for printing. */
+  outputDir?: string
+}
+
+/**
+ * What `kubectl smh translate` does: load and translate; any input problem or INVALID resource is a UsageError
+ * listing every problem, before anything is written; with outputDir, the manifests are written there.
+ */
+export async function translateCommand(options: TranslateCommandOptions): Promise<TranslateResult & {written?: string[]}> {
+  const outcome = await translateFiles(options)
+  const problems = outcome.result ? invalidStatusProblems(outcome.result.statuses) : outcome.problems
+  if (problems.length || !outcome.result) {
+    throw new UsageError(`invalid input: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, problems)
+  }
+  if (!options.outputDir) return outcome.result
+  return {...outcome.result, written: await writeManifests(options.outputDir, outcome.result.clusters)}
 }
 
 export interface TranslateFilesOutcome {
