@@ -185,25 +185,25 @@ function finalize(clusterNames: string[], objects: IstioObject[], validate: bool
   for (const object of objects) (clusters[object.metadata.annotations['smh.solo.io/cluster']] ??= []).push(object)
   const kindRank = new Map(KIND_ORDER.map((kind, index) => [kind, index]))
   for (const [cluster, list] of Object.entries(clusters)) {
-    // Bucket by kind, then sort each bucket by one "<namespace> <name>" key (names never hold spaces): fastest.
-    const buckets: {key: string; object: IstioObject}[][] = KIND_ORDER.map(() => [])
-    for (const object of list) buckets[kindRank.get(object.kind)!].push({key: `${object.metadata.namespace} ${object.metadata.name}`, object})
-    let position = 0
-    for (const bucket of buckets) {
-      bucket.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-      for (const {object} of bucket) list[position++] = object
+    // Bucket by kind, then sort each bucket's "<namespace> <name>" keys (names never hold spaces) with the built-in
+    // comparator, which needs no call back into JavaScript; the same key twice is a translator bug.
+    const buckets: Map<string, IstioObject>[] = KIND_ORDER.map(() => new Map())
+    for (const object of list) {
+      const bucket = buckets[kindRank.get(object.kind)!]
+      const key = `${object.metadata.namespace} ${object.metadata.name}`
+      const twin = bucket.get(key)
+      if (twin) {
+        throw new Error(`internal error: two ${object.kind} ${object.metadata.namespace}/${object.metadata.name} for cluster ${cluster} (from ${twin.metadata.annotations['smh.solo.io/sources']} and ${object.metadata.annotations['smh.solo.io/sources']})`)
+      }
+      bucket.set(key, object)
     }
+    let position = 0
+    for (const bucket of buckets) for (const key of [...bucket.keys()].sort()) list[position++] = bucket.get(key)!
     const allocator = new VirtualIpAllocator()
     const entries = list
       .filter((o) => o.kind === 'ServiceEntry' && Array.isArray(o.spec?.addresses) && o.spec.addresses.length === 0)
       .sort((a, b) => compare((a.spec as {hosts: string[]}).hosts[0], (b.spec as {hosts: string[]}).hosts[0]))
     for (const entry of entries) (entry.spec as {addresses: string[]}).addresses = [allocator.allocate((entry.spec as {hosts: string[]}).hosts[0])]
-    for (let i = 1; i < list.length; i++) {
-      const [a, b] = [list[i - 1], list[i]]
-      if (a.kind === b.kind && a.metadata.namespace === b.metadata.namespace && a.metadata.name === b.metadata.name) {
-        throw new Error(`internal error: two ${a.kind} ${a.metadata.namespace}/${a.metadata.name} for cluster ${cluster} (from ${a.metadata.annotations['smh.solo.io/sources']} and ${b.metadata.annotations['smh.solo.io/sources']})`)
-      }
-    }
     if (validate) for (const object of list) validateIstioObject(object)
   }
   return clusters

@@ -279,8 +279,8 @@ export function planTrafficPolicy(
 /** The HTTP route for a merged set of fields; `route` falls back to the service itself. */
 export function buildRoute(match: HTTPMatchRequest | undefined, port: number | undefined, shared: Partial<Record<RouteField, unknown>>, defaultHost: string): HTTPRoute {
   // Route copies (per port, per match) start from the same values: each output route gets its own tree.
-  const fields = structuredClone(shared)
-  match = match && structuredClone(match)
+  const fields = cloneJson(shared)
+  match = match && cloneJson(match)
   const route: HTTPRoute = {}
   if (match) route.match = [match]
   route.route = (fields.route as HTTPRouteDestination[] | undefined) ?? [{destination: {host: defaultHost, ...(port ? {port: {number: port}} : {})}}]
@@ -291,4 +291,13 @@ export function buildRoute(match: HTTPMatchRequest | undefined, port: number | u
   if (fields.headers) route.headers = fields.headers as HTTPRoute['headers']
   if (fields.mirror) Object.assign(route, fields.mirror)
   return route
+}
+
+/** A deep copy of plain JSON data; several times faster than structuredClone for the small trees routes are. */
+function cloneJson<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(cloneJson) as T
+  if (value === null || typeof value !== 'object') return value
+  const copy: Record<string, unknown> = {}
+  for (const key of Object.keys(value)) copy[key] = cloneJson((value as Record<string, unknown>)[key])
+  return copy as T
 }
