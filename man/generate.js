@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 // Writes roff man pages into man/ from the commands' own metadata (oclif.manifest.json, made by `npm run build`):
 // man/kubectl-smh.1 and one man/kubectl-smh-<topic>-<verb>.1 per command, and keeps package.json "man" in step.
-//   node scripts/gen-man.js           write the pages
-//   node scripts/gen-man.js --check   exit 1 naming every missing or stale page (what the test runs)
+//   node man/generate.js           write the pages
+//   node man/generate.js --check   exit 1 naming every missing or stale page (what the test runs)
 import {existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const manDir = join(root, 'man')
+const manDir = dirname(fileURLToPath(import.meta.url))
+const root = join(manDir, '..')
 const manifestFile = join(root, 'oclif.manifest.json')
 if (!existsSync(manifestFile)) {
   console.error('oclif.manifest.json not found: run `npm run build` first')
@@ -100,7 +100,7 @@ if (process.argv.includes('--check')) {
     if (!existsSync(path)) problems.push(`man/${file} is missing`)
     else if (readFileSync(path, 'utf8') !== text) problems.push(`man/${file} is stale`)
   }
-  const extra = existsSync(manDir) ? readdirSync(manDir).filter((f) => !pages.has(f)) : []
+  const extra = existsSync(manDir) ? readdirSync(manDir).filter((f) => !pages.has(f) && f !== 'generate.js') : []
   for (const f of extra) problems.push(`man/${f} belongs to no command`)
   if (JSON.stringify(pkg.man) !== JSON.stringify(manField)) problems.push('package.json "man" does not list exactly the pages')
   if (problems.length) {
@@ -109,8 +109,8 @@ if (process.argv.includes('--check')) {
   }
   console.log(`${pages.size} man pages up to date`)
 } else {
-  rmSync(manDir, {recursive: true, force: true})
   mkdirSync(manDir, {recursive: true})
+  for (const file of readdirSync(manDir)) if (file.endsWith('.1') && !pages.has(file)) rmSync(join(manDir, file))
   for (const [file, text] of pages) writeFileSync(join(manDir, file), text)
   const pkgText = readFileSync(join(root, 'package.json'), 'utf8')
   const updated = JSON.stringify({...JSON.parse(pkgText), man: manField}, null, 2) + '\n'
