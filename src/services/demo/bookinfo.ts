@@ -81,6 +81,8 @@ export function seedObjects(options: SeedOptions): SeedObject[] {
   }
   const hostIP = `198.51.100.${index}` // TEST-NET-2, the cluster's one "node"
   workloads.forEach((w, i) => objects.push(...deployment(cluster, w, `10.${244 + index}.${i + 1}.${10 + index}`, hostIP)))
+  // Fixed ClusterIPs (inside the API servers' 10.96.0.0/16), so a snapshot of this seed is what a live cluster shows.
+  objects.filter((o) => o.kind === 'Service').forEach((o, i) => (o.spec!.clusterIP = `10.96.${index}.${10 + i}`))
   return objects
 }
 
