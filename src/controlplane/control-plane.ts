@@ -71,6 +71,12 @@ export async function startControlPlanes(options: ControlPlaneOptions): Promise<
     }
   }
   if (!detached) process.on('exit', cleanupOnExit)
+  // Ctrl-C while starting: even detached processes must not be left behind half-started, unrecorded.
+  const onInterrupt = () => {
+    cleanupOnExit()
+    process.exit(130)
+  }
+  process.once('SIGINT', onInterrupt)
   const stopAll = async () => {
     await Promise.all(started.map((s) => stopProcess(s.pid)))
     if (!detached) process.off('exit', cleanupOnExit)
@@ -153,6 +159,8 @@ export async function startControlPlanes(options: ControlPlaneOptions): Promise<
   } catch (error) {
     await stopAll()
     throw error
+  } finally {
+    process.off('SIGINT', onInterrupt)
   }
 }
 

@@ -60,3 +60,24 @@ describe('kubectl smh demo up | status | down', () => {
     expect(again.stderr).toContain('no demo is running')
   })
 })
+
+describe('Ctrl-C during demo up', () => {
+  it('exits 130 and leaves no process behind', async () => {
+    const {spawn, execFileSync: exec} = await import('node:child_process')
+    const {RUN_JS} = await import('../support/cli.js')
+    const dir = mkdtempSync(join(tmpdir(), 'smh-int-'))
+    const child = spawn(process.execPath, [RUN_JS, 'demo', 'up'], {env: {...process.env, KUBECTL_SMH_DEMO_DIR: dir, NO_COLOR: '1'}, stdio: ['ignore', 'pipe', 'pipe']})
+    let stderr = ''
+    const code = await new Promise<number | null>((resolve) => {
+      child.stderr.on('data', (d) => {
+        stderr += d
+        if (stderr.includes('starting kube-apiserver for kind3')) child.kill('SIGINT')
+      })
+      child.on('close', (c) => resolve(c))
+    })
+    expect(code).toBe(130)
+    // The [k] keeps pgrep from matching its own shell.
+    const left = exec('sh', ['-c', `sleep 0.5; pgrep -f "[${dir[0]}]${dir.slice(1)}" || true`], {encoding: 'utf8'}).trim()
+    expect(left).toBe('')
+  })
+})

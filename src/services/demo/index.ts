@@ -1,4 +1,4 @@
-import {copyFileSync, existsSync, mkdirSync, rmSync} from 'node:fs'
+import {copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 
@@ -15,6 +15,8 @@ import {forContext, loadKubeconfig} from '../../kube/kubeconfig.js'
 import {type SeedObject, seedObjects} from './bookinfo.js'
 
 export const DEFAULT_DEMO_CLUSTERS = ['kind1', 'kind2', 'kind3']
+/** Written once every cluster is seeded: a demo without it was interrupted and is started afresh. */
+const SEEDED_MARKER = 'seeded'
 
 /** Where the demo keeps its processes' state: KUBECTL_SMH_DEMO_DIR, else the XDG state folder. */
 export function demoDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -62,7 +64,7 @@ export async function demoUp(options: DemoUpOptions = {}): Promise<DemoUpResult>
   const existing = readState(dir)
   if (existing) {
     const running = runningProcesses(existing)
-    if (running.length === 1 + existing.clusters.length) {
+    if (running.length === 1 + existing.clusters.length && existsSync(join(dir, SEEDED_MARKER))) {
       exportKubeconfig(existing.kubeconfig, options.kubeconfig)
       return describeUp(existing, true)
     }
@@ -74,12 +76,18 @@ export async function demoUp(options: DemoUpOptions = {}): Promise<DemoUpResult>
 
   const crdsFile = istioCrdsFile()
   const plane = await startControlPlanes({clusters, dir, detached: true, crdsFile, onProgress: progress})
+  // Ctrl-C while seeding: stop what runs, so no half-seeded demo is left to be taken for a whole one.
+  const onInterrupt = () => void plane.stop().finally(() => process.exit(130))
+  process.once('SIGINT', onInterrupt)
   try {
     await seedBlogClusters(plane.state.kubeconfig, clusters, progress)
   } catch (error) {
     await plane.stop()
     throw error
+  } finally {
+    process.off('SIGINT', onInterrupt)
   }
+  writeFileSync(join(dir, SEEDED_MARKER), new Date().toISOString())
   exportKubeconfig(plane.state.kubeconfig, options.kubeconfig)
   return describeUp(plane.state, false)
 }
