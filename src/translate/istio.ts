@@ -67,24 +67,17 @@ function metadata(placement: Placement): IstioObjectMeta {
   }
 }
 
-export function virtualService(placement: Placement, spec: VirtualServiceSpec): IstioObject {
-  return {apiVersion: VirtualService.apiVersion, kind: VirtualService.kind, metadata: metadata(placement), spec}
+/** A typed constructor for one kind: placement + spec → the object, with our label and annotations. */
+function objectOf<Spec>(model: {apiVersion: string; kind: string}): (placement: Placement, spec: Spec) => IstioObject {
+  return (placement, spec) => ({apiVersion: model.apiVersion, kind: model.kind, metadata: metadata(placement), spec}) as IstioObject
 }
-export function destinationRule(placement: Placement, spec: DestinationRuleSpec): IstioObject {
-  return {apiVersion: DestinationRule.apiVersion, kind: DestinationRule.kind, metadata: metadata(placement), spec}
-}
-export function serviceEntry(placement: Placement, spec: ServiceEntrySpec): IstioObject {
-  return {apiVersion: ServiceEntry.apiVersion, kind: ServiceEntry.kind, metadata: metadata(placement), spec}
-}
-export function gateway(placement: Placement, spec: GatewaySpec): IstioObject {
-  return {apiVersion: Gateway.apiVersion, kind: Gateway.kind, metadata: metadata(placement), spec}
-}
-export function envoyFilter(placement: Placement, spec: EnvoyFilterSpec): IstioObject {
-  return {apiVersion: EnvoyFilter.apiVersion, kind: EnvoyFilter.kind, metadata: metadata(placement), spec}
-}
-export function authorizationPolicy(placement: Placement, spec: AuthorizationPolicySpec): IstioObject {
-  return {apiVersion: AuthorizationPolicy.apiVersion, kind: AuthorizationPolicy.kind, metadata: metadata(placement), spec}
-}
+
+export const virtualService = objectOf<VirtualServiceSpec>(VirtualService)
+export const destinationRule = objectOf<DestinationRuleSpec>(DestinationRule)
+export const serviceEntry = objectOf<ServiceEntrySpec>(ServiceEntry)
+export const gateway = objectOf<GatewaySpec>(Gateway)
+export const envoyFilter = objectOf<EnvoyFilterSpec>(EnvoyFilter)
+export const authorizationPolicy = objectOf<AuthorizationPolicySpec>(AuthorizationPolicy)
 
 const MODELS: Record<IstioKind, new (data: any) => {validate(): void}> = {
   VirtualService,
