@@ -136,11 +136,11 @@ describe('xDS oracle on the translator output: the must-show cases', () => {
     expect(endpointAddresses(findEndpoints(r, SNI)).map((e) => e.address).sort()).toEqual(reviewsPods)
   })
 
-  it('locality strategy: the failover host gets its own cluster whose endpoints come out local first (priority 0), kind3 second', async () => {
+  it('locality strategy: productpage → reviews:9080 takes the route to the failover host, whose endpoints come out local first (priority 0), kind3 second', async () => {
     const c = await loadCase('failover-locality')
-    // This case shifts nothing to the failover host: call it by name.
-    const r = await oracle(c, 'kind2', podOf(c, 'kind2', app('productpage')), ['http://reviews-failover.default.global:9080/'])
-    expect(r.simulations?.[0]).toMatchObject({virtualHost: 'reviews-failover.default.global:9080', cluster: FAILOVER})
+    const r = await oracle(c, 'kind2', podOf(c, 'kind2', app('productpage')), ['http://reviews:9080/'])
+    expect(r.simulations?.[0]).toMatchObject({virtualHost: 'reviews.default.svc.cluster.local:9080', cluster: FAILOVER})
+    expect(r.simulations?.[0].error).toBeUndefined()
     const cl = findCluster(r, FAILOVER)
     expect(cl?.outlierDetection?.maxEjectionPercent).toBe(100)
     const eps = endpointAddresses(cl?.type === 'EDS' ? findEndpoints(r, FAILOVER) : cl?.loadAssignment)
