@@ -185,25 +185,41 @@ function finalize(clusterNames: string[], objects: IstioObject[], validate: bool
   for (const object of objects) (clusters[object.metadata.annotations['smh.solo.io/cluster']] ??= []).push(object)
   const kindRank = new Map(KIND_ORDER.map((kind, index) => [kind, index]))
   for (const [cluster, list] of Object.entries(clusters)) {
-    // Bucket by kind, then sort each bucket's "<namespace> <name>" keys (names never hold spaces) with the built-in
-    // comparator, which needs no call back into JavaScript; the same key twice is a translator bug.
-    const buckets: Map<string, IstioObject>[] = KIND_ORDER.map(() => new Map())
+    // Bucket by kind and namespace, then sort names with the built-in comparator (no call back into JavaScript,
+    // and no concatenated keys to hash); the same name twice is a translator bug.
+    const buckets: Map<string, Map<string, IstioObject>>[] = KIND_ORDER.map(() => new Map())
     for (const object of list) {
-      const bucket = buckets[kindRank.get(object.kind)!]
-      const key = `${object.metadata.namespace} ${object.metadata.name}`
-      const twin = bucket.get(key)
+      const byNamespace = buckets[kindRank.get(object.kind)!]
+      const {namespace, name} = object.metadata
+      let names = byNamespace.get(namespace)
+      if (!names) byNamespace.set(namespace, (names = new Map()))
+      const twin = names.get(name)
       if (twin) {
-        throw new Error(`internal error: two ${object.kind} ${object.metadata.namespace}/${object.metadata.name} for cluster ${cluster} (from ${twin.metadata.annotations['smh.solo.io/sources']} and ${object.metadata.annotations['smh.solo.io/sources']})`)
+        throw new Error(`internal error: two ${object.kind} ${namespace}/${name} for cluster ${cluster} (from ${twin.metadata.annotations['smh.solo.io/sources']} and ${object.metadata.annotations['smh.solo.io/sources']})`)
       }
-      bucket.set(key, object)
+      names.set(name, object)
     }
     let position = 0
-    for (const bucket of buckets) for (const key of [...bucket.keys()].sort()) list[position++] = bucket.get(key)!
+    for (const byNamespace of buckets) {
+      for (const namespace of [...byNamespace.keys()].sort()) {
+        const names = byNamespace.get(namespace)!
+        for (const name of [...names.keys()].sort()) list[position++] = names.get(name)!
+      }
+    }
+    // Virtual IPs in host order, so that they are stable whatever the objects' names.
     const allocator = new VirtualIpAllocator()
-    const entries = list
-      .filter((o) => o.kind === 'ServiceEntry' && Array.isArray(o.spec?.addresses) && o.spec.addresses.length === 0)
-      .sort((a, b) => compare((a.spec as {hosts: string[]}).hosts[0], (b.spec as {hosts: string[]}).hosts[0]))
-    for (const entry of entries) (entry.spec as {addresses: string[]}).addresses = [allocator.allocate((entry.spec as {hosts: string[]}).hosts[0])]
+    const entriesByHost = new Map<string, IstioObject[]>()
+    for (const o of list) {
+      const spec = o.spec as {hosts?: string[]; addresses?: string[]} | undefined
+      if (o.kind !== 'ServiceEntry' || !Array.isArray(spec?.addresses) || spec.addresses.length !== 0) continue
+      const host = spec.hosts![0]
+      const same = entriesByHost.get(host)
+      if (same) same.push(o)
+      else entriesByHost.set(host, [o])
+    }
+    for (const host of [...entriesByHost.keys()].sort()) {
+      for (const entry of entriesByHost.get(host)!) (entry.spec as {addresses: string[]}).addresses = [allocator.allocate(host)]
+    }
     if (validate) for (const object of list) validateIstioObject(object)
   }
   return clusters
