@@ -1,8 +1,7 @@
-import {readFileSync} from 'node:fs'
-
 import type {KubernetesObject} from '@kubernetes/client-node'
-import {parseAllDocuments} from 'yaml'
 
+import {readInputs} from '../api/load.js'
+import {formatProblem} from '../api/parse.js'
 import {SmhError} from '../errors.js'
 import {ClusterClient} from '../kube/client.js'
 import {kubeError} from '../kube/errors.js'
@@ -15,9 +14,9 @@ interface Crd extends KubernetesObject {
 
 /** Applies every CRD of a multi-document YAML file to each cluster and waits until all are Established. */
 export async function installCrds(kubeconfigPath: string, clusters: string[], crdsFile: string, timeoutMs = 60_000): Promise<void> {
-  const crds = parseAllDocuments(readFileSync(crdsFile, 'utf8'))
-    .map((doc) => doc.toJS() as Crd | null)
-    .filter((doc): doc is Crd => doc?.kind === 'CustomResourceDefinition')
+  const read = await readInputs([crdsFile])
+  if (read.problems.length) throw new SmhError(`Istio's CRDs cannot be read: ${read.problems.map(formatProblem).join('; ')}`)
+  const crds = read.objects.map((o) => o.object as unknown as Crd).filter((o) => o.kind === 'CustomResourceDefinition')
   if (crds.length === 0) throw new SmhError(`${crdsFile} holds no CustomResourceDefinition`)
   const kc = loadKubeconfig({kubeconfig: kubeconfigPath})
   await Promise.all(clusters.map(async (cluster) => {

@@ -1,11 +1,10 @@
-import {readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 
 import type {KubernetesObject} from '@kubernetes/client-node'
 import {beforeAll, describe, expect, inject, it} from 'vitest'
-import {parseAllDocuments} from 'yaml'
 
 import {crdManifests} from '../../src/api/crds.js'
+import {readInputs} from '../../src/api/load.js'
 import {checkResources, formatProblem} from '../../src/api/parse.js'
 import {ClusterClient} from '../../src/kube/client.js'
 import {describeKubeError} from '../../src/kube/errors.js'
@@ -14,12 +13,15 @@ import {loadKubeconfig} from '../../src/kube/kubeconfig.js'
 // One schema (src/api/schema.ts) is both our validator and the CRDs `install` applies: the real API server must
 // take the CRDs, store the seed's YAML verbatim under Strict validation, and reject what our validator rejects.
 const seedFiles = ['input.yaml', 'virtualmesh.yaml'].map((f) => fileURLToPath(new URL(`../golden/seed-failover/${f}`, import.meta.url)))
-const seedResources = seedFiles.flatMap((f) => parseAllDocuments(readFileSync(f, 'utf8')).map((d) => d.toJS() as KubernetesObject).filter((o) => o?.kind))
-
+let seedResources: KubernetesObject[] = []
 let mgmt: ClusterClient
 
 describe('the SMH CRDs on the management cluster', () => {
   beforeAll(async () => {
+    // The seed's YAML as our loader reads it, namespaces left as the user wrote them.
+    const read = await readInputs(seedFiles)
+    expect(read.problems).toEqual([])
+    seedResources = read.objects.map((o) => o.object as unknown as KubernetesObject)
     mgmt = ClusterClient.forContext(loadKubeconfig({kubeconfig: inject('kubeconfig')}), 'kind1')
     for (const crd of crdManifests()) await mgmt.apply(crd as unknown as KubernetesObject)
     for (const ns of new Set(seedResources.map((r) => r.metadata?.namespace ?? 'service-mesh-hub'))) {

@@ -1,27 +1,26 @@
 import {execFileSync} from 'node:child_process'
-import {readFileSync} from 'node:fs'
-import {fileURLToPath} from 'node:url'
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 
 import {describe, expect, inject, it} from 'vitest'
-import {parse} from 'yaml'
 
 import {binaryPath} from '../../src/controlplane/binaries.js'
-import {discoverCluster, type KubeObject} from '../../src/discovery/index.js'
+import {discoverCluster} from '../../src/discovery/index.js'
+import {FIXTURE_SNAPSHOTS, snapshotObjects} from '../support/golden.js'
 
 // The offline path (translate --snapshot) and the live clusters must agree: what the real kubectl prints for the
 // seeded clusters is discovered exactly as the committed fixture snapshots are.
 const SNAPSHOT_KINDS = 'namespaces,deployments,daemonsets,statefulsets,pods,services,serviceaccounts,configmaps'
 
-function fixture(cluster: string): KubeObject[] {
-  const file = fileURLToPath(new URL(`../fixtures/snapshots/${cluster}.yaml`, import.meta.url))
-  return (parse(readFileSync(file, 'utf8')) as {items: KubeObject[]}).items
-}
-
 describe('a kubectl snapshot of the live seeded clusters', () => {
-  it.each(['kind2', 'kind3'])('%s is discovered as its fixture snapshot is', (cluster) => {
+  it.each(['kind2', 'kind3'])('%s is discovered as its fixture snapshot is', async (cluster) => {
     const dump = execFileSync(binaryPath('kubectl'), ['--kubeconfig', inject('kubeconfig'), '--context', cluster, 'get', SNAPSHOT_KINDS, '-A', '-o', 'yaml'], {encoding: 'utf8', maxBuffer: 64 * 2 ** 20})
-    const live = discoverCluster(cluster, (parse(dump) as {items: KubeObject[]}).items)
-    const offline = discoverCluster(cluster, fixture(cluster))
+    // What a user does: kubectl get ... > kind2.yaml, then translate --snapshot kind2=kind2.yaml.
+    const file = join(mkdtempSync(join(tmpdir(), 'smh-dump-')), `${cluster}.yaml`)
+    writeFileSync(file, dump)
+    const live = discoverCluster(cluster, await snapshotObjects(file))
+    const offline = discoverCluster(cluster, await snapshotObjects(join(FIXTURE_SNAPSHOTS, `${cluster}.yaml`)))
     expect(live.services.map((s) => s.name)).toContain(`reviews-default-${cluster}`)
     expect(live).toEqual(offline)
   })

@@ -5,17 +5,10 @@
 //  - every federated cluster a client builds presents an SNI that the serving cluster's gateway answers with an
 //    AUTO_PASSTHROUGH chain to local endpoints;
 //  - the must-show cases of issue 4 (seed failover, locality strategy, the 75/25 shift across clusters).
-import {existsSync, readFileSync, readdirSync} from 'node:fs'
-import {join} from 'node:path'
-import {fileURLToPath} from 'node:url'
-
 import {describe, expect, it} from 'vitest'
-import {parse, stringify} from 'yaml'
 
-import {translateFiles} from '../../../src/services/translate.js'
+import {goldenCases, runCase, snapshotObjects, yamlStream} from '../../support/golden.js'
 import {type OracleResult, aggregateChildren, endpointAddresses, findCluster, findEndpoints, runOracle} from '../../oracle/oracle.js'
-
-const goldenRoot = fileURLToPath(new URL('../../golden/', import.meta.url))
 
 interface Case {
   name: string
@@ -27,24 +20,23 @@ interface Case {
   pods: Record<string, any[]>
 }
 
+const cases = goldenCases()
+const caseNames = cases.map((c) => c.name)
 const cache = new Map<string, Promise<Case>>()
 function loadCase(name: string): Promise<Case> {
   if (!cache.has(name)) {
     cache.set(name, (async () => {
-      const dir = join(goldenRoot, name)
-      const spec = parse(readFileSync(join(dir, 'case.yaml'), 'utf8')) as {inputs: string[]; snapshots: Record<string, string>}
-      const snapshots = Object.fromEntries(Object.entries(spec.snapshots).map(([c, f]) => [c, join(dir, f)]))
-      const outcome = await translateFiles({filenames: spec.inputs.map((f) => join(dir, f)), snapshots: Object.entries(snapshots).map(([c, f]) => `${c}=${f}`)})
+      const golden = cases.find((c) => c.name === name)!
+      const outcome = await runCase(golden)
       expect(outcome.problems, `${name}: the translator refused the case's input`).toEqual([])
-      const outputs = Object.fromEntries(Object.entries(outcome.result!.clusters).map(([c, objects]) => [c, objects.map((o) => stringify(o, {lineWidth: 0, aliasDuplicateObjects: false})).join('---\n')]))
-      const pods = Object.fromEntries(Object.entries(snapshots).map(([c, f]) => [c, ((parse(readFileSync(f, 'utf8')) as {items: any[]}).items ?? []).filter((o) => o.kind === 'Pod')]))
-      return {name, snapshots, outputs, pods}
+      const outputs = Object.fromEntries(Object.entries(outcome.result!.clusters).map(([c, objects]) => [c, yamlStream(objects)]))
+      const pods: Record<string, any[]> = {}
+      for (const [cluster, file] of Object.entries(golden.snapshots)) pods[cluster] = (await snapshotObjects(file)).filter((o) => o.kind === 'Pod')
+      return {name, snapshots: golden.snapshots, outputs, pods}
     })())
   }
   return cache.get(name)!
 }
-
-const caseNames = existsSync(goldenRoot) ? readdirSync(goldenRoot).filter((c) => existsSync(join(goldenRoot, c, 'case.yaml'))).sort() : []
 
 const isSidecar = (pod: any) => pod.metadata.namespace !== 'istio-system' && (pod.spec?.containers ?? []).some((c: any) => c.name === 'istio-proxy')
 const isGateway = (pod: any) => /gateway$/.test(pod.metadata.labels?.istio ?? '')
@@ -118,7 +110,7 @@ describe('xDS oracle on the translator output: the must-show cases', () => {
     expect(tls?.sni).toBe(SNI)
     expect(tls?.commonTlsContext?.tlsCertificateSdsSecretConfigs?.[0]?.name).toBe('default')
     expect(tls?.commonTlsContext?.alpnProtocols).toContain('istio')
-    const kind3Gateway = (parse(readFileSync(c.snapshots.kind3, 'utf8')) as {items: any[]}).items.find((o) => o.kind === 'Service' && o.metadata.name === 'istio-ingressgateway')
+    const kind3Gateway: any = (await snapshotObjects(c.snapshots.kind3)).find((o) => o.kind === 'Service' && o.metadata.name === 'istio-ingressgateway')
     expect(endpointAddresses(findEndpoints(r, REMOTE)).map((e) => e.address)).toEqual([`${kind3Gateway.status.loadBalancer.ingress[0].ip}:15443`])
     expect(endpointAddresses(findEndpoints(r, LOCAL)).length).toBeGreaterThan(0)
     // Istio's traffic simulation: productpage → reviews:9080 takes the route to the failover host.

@@ -1,14 +1,17 @@
-import {readFileSync} from 'node:fs'
-import {resolve} from 'node:path'
+import {join} from 'node:path'
 
-import {parse} from 'yaml'
 import {describe, expect, it} from 'vitest'
 
 import {discoverCluster} from '../../../src/discovery/index.js'
 import type {KubeObject} from '../../../src/discovery/index.js'
+import {FIXTURE_SNAPSHOTS, snapshotObjects} from '../../support/golden.js'
 
-const snapshot = (cluster: string) =>
-  (parse(readFileSync(resolve(import.meta.dirname, `../../fixtures/snapshots/${cluster}.yaml`), 'utf8')) as {items: KubeObject[]}).items
+const fixtures = {
+  kind2: await snapshotObjects(join(FIXTURE_SNAPSHOTS, 'kind2.yaml')),
+  kind3: await snapshotObjects(join(FIXTURE_SNAPSHOTS, 'kind3.yaml')),
+}
+/** A fresh copy each time: tests change what they read. */
+const snapshot = (cluster: 'kind2' | 'kind3'): KubeObject[] => structuredClone(fixtures[cluster])
 
 describe('discovery from a cluster snapshot', () => {
   const kind3 = discoverCluster('kind3', snapshot('kind3'))

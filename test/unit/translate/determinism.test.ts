@@ -1,18 +1,18 @@
 import {readFileSync} from 'node:fs'
-import {resolve} from 'node:path'
+import {join, resolve} from 'node:path'
 
-import {parse, parseAllDocuments, stringify} from 'yaml'
+import {parseAllDocuments, stringify} from 'yaml'
 import {describe, expect, it} from 'vitest'
 
 import type {SmhResource} from '../../../src/api/types.js'
-import type {KubeObject} from '../../../src/discovery/index.js'
 import {translate} from '../../../src/translate/index.js'
 import {VirtualIpAllocator, protoDuration, subsetName} from '../../../src/translate/naming.js'
+import {FIXTURE_SNAPSHOTS, snapshotObjects} from '../../support/golden.js'
 
 const fixture = (path: string) => readFileSync(resolve(import.meta.dirname, '../..', path), 'utf8')
 const snapshots = {
-  kind2: (parse(fixture('fixtures/snapshots/kind2.yaml')) as {items: KubeObject[]}).items,
-  kind3: (parse(fixture('fixtures/snapshots/kind3.yaml')) as {items: KubeObject[]}).items,
+  kind2: await snapshotObjects(join(FIXTURE_SNAPSHOTS, 'kind2.yaml')),
+  kind3: await snapshotObjects(join(FIXTURE_SNAPSHOTS, 'kind3.yaml')),
 }
 const resources = ['golden/seed-failover/input.yaml', 'golden/seed-failover/virtualmesh.yaml', 'golden/failover-subset/input.yaml']
   .flatMap((f) => parseAllDocuments(fixture(f)).map((d) => d.toJS() as SmhResource))

@@ -3,7 +3,7 @@ import {join} from 'node:path'
 
 import {describe, expect, it} from 'vitest'
 
-import {goldenCases, renderExpected, runCase} from './golden-cases.js'
+import {goldenCases, renderExpected, runCase} from '../../support/golden.js'
 
 // UPDATE_GOLDEN=1 npx vitest run --project unit test/unit/translate/golden.test.ts rewrites the expected files.
 const update = process.env.UPDATE_GOLDEN === '1'

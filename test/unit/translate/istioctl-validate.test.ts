@@ -12,7 +12,7 @@ import {promisify} from 'node:util'
 import {describe, expect, it} from 'vitest'
 
 import {binaryPath} from '../../../src/controlplane/binaries.js'
-import {goldenCases} from './golden-cases.js'
+import {goldenCases} from '../../support/golden.js'
 
 const istioctl = binaryPath('istioctl')
 const run = promisify(execFile)
