@@ -118,8 +118,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       code = error.oclif.exit === 0 ? 0 : ExitCode.usage
       if (code === 0) return
       this.parsed = true // parsing was attempted; stops oclif warning "did not parse its arguments" outside production
-      const first = error.message.split('\n')[0].trim()
-      lines = [`${first} (see: kubectl smh ${this.id?.replaceAll(':', ' ') ?? ''} --help)`]
+      // oclif's messages span lines ("The following error occurred:", the errors, "See more help with --help"):
+      // keep the errors themselves, on one line.
+      const what = error.message.split('\n').map((l) => l.trim())
+        .filter((l) => l !== '' && !/^The following errors? occurred:?$/.test(l) && !/^See more help/.test(l))
+        .join('; ')
+      lines = [`${what} (see: kubectl smh ${this.id?.replaceAll(':', ' ') ?? ''} --help)`]
     } else {
       code = error.exitCode ?? ExitCode.failed
       lines = [error.message || String(error)]

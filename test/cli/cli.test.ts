@@ -46,6 +46,13 @@ describe('the CLI as a user runs it', () => {
     expect(result.stderr).toMatch(/xml/)
   })
 
+  it('a missing required flag says which, on one line, and exits 2', async () => {
+    const result = await runCli(['translate'])
+    expect(result.code).toBe(2)
+    expect(result.stdout).toBe('')
+    expect(result.stderr.trim()).toBe('Error: Missing required flag filename (see: kubectl smh translate --help)')
+  })
+
   it('an unknown command exits 2', async () => {
     const result = await runCli(['no-such-command'])
     expect(result.code).toBe(2)
