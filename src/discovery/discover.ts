@@ -30,7 +30,7 @@ function hasIstioProxy(podSpec: any): boolean {
   return containers(podSpec).some((c) => c.name === 'istio-proxy' || (typeof c.image === 'string' && c.image.includes('istio') && c.image.includes('proxy')))
 }
 
-function isPilotDeployment(deployment: KubeObject): boolean {
+export function isPilotDeployment(deployment: KubeObject): boolean {
   const name = deployment.metadata.name
   if (name !== 'istiod' && name !== 'istio-pilot' && !name.startsWith('istiod-')) return false
   return containers(deployment.spec?.template?.spec).some((c) => typeof c.image === 'string' && c.image.includes('pilot'))

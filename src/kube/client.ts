@@ -11,6 +11,7 @@ import {
   createConfiguration,
 } from '@kubernetes/client-node'
 
+import {type ErrorHints, describeKubeError, kubeError} from './errors.js'
 import {forContext} from './kubeconfig.js'
 
 export const FIELD_MANAGER = 'kubectl-smh'
@@ -51,8 +52,8 @@ export class JsonObjectApi extends KubernetesObjectApi {
   }
 
   /** Server-side apply of a JSON-shaped object, sent as is. */
-  async applyJson<T extends KubernetesObject>(object: T, options: {dryRun?: boolean; force?: boolean; fieldManager: string}): Promise<T> {
-    const path = await this.specUriPath(object, 'patch')
+  async applyJson<T extends KubernetesObject>(object: T, options: {dryRun?: boolean; force?: boolean; fieldManager: string; subresource?: 'status'}): Promise<T> {
+    const path = (await this.specUriPath(object, 'patch')) + (options.subresource ? `/${options.subresource}` : '')
     const request = this.configuration.baseServer.makeRequestContext(path, HttpMethod.PATCH)
     request.setHeaderParam('Accept', 'application/json')
     request.setHeaderParam('Content-Type', PatchStrategy.ServerSideApply)
@@ -67,6 +68,8 @@ export class JsonObjectApi extends KubernetesObjectApi {
 export interface ClientOptions {
   /** --request-timeout in milliseconds; 0 or undefined means none (client-node has none of its own). */
   requestTimeoutMs?: number
+  /** How this cluster's errors are explained (a registered cluster says how to re-register). */
+  hints?: ErrorHints
 }
 
 /**
@@ -76,11 +79,14 @@ export interface ClientOptions {
 export class ClusterClient {
   readonly objects: JsonObjectApi
 
+  readonly hints: ErrorHints
+
   constructor(
     readonly context: string,
     readonly kubeconfig: KubeConfig,
-    options: ClientOptions = {},
+    readonly options: ClientOptions = {},
   ) {
+    this.hints = options.hints ?? {}
     const cluster = kubeconfig.getCurrentCluster()
     if (!cluster) throw new Error(`context ${context} has no cluster`)
     const middleware = {
@@ -107,7 +113,16 @@ export class ClusterClient {
   }
 
   /** Server-side apply as field manager kubectl-smh, validated strictly by the API server. */
-  async apply<T extends KubernetesObject>(object: T, options: {dryRun?: boolean; force?: boolean} = {}): Promise<T> {
+  async apply<T extends KubernetesObject>(object: T, options: {dryRun?: boolean; force?: boolean; subresource?: 'status'} = {}): Promise<T> {
     return this.objects.applyJson(object, {...options, fieldManager: FIELD_MANAGER})
+  }
+
+  /** One line naming this cluster: what failed and how to fix it. */
+  describe(error: unknown): string {
+    return describeKubeError(error, this.context, this.hints)
+  }
+
+  error(error: unknown): ReturnType<typeof kubeError> {
+    return kubeError(error, this.context, this.hints)
   }
 }

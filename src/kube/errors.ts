@@ -13,7 +13,12 @@ interface StatusBody {
  * Turns whatever a Kubernetes call threw into one readable line that names the cluster (context) and says what
  * to do. ApiException.message is a long "HTTP-Code … Body … Headers" blob that must never reach a user.
  */
-export function describeKubeError(error: unknown, context: string): string {
+export interface ErrorHints {
+  /** What fixes refused credentials here (a registered cluster's stored token: re-register it). */
+  unauthorizedFix?: string
+}
+
+export function describeKubeError(error: unknown, context: string, hints: ErrorHints = {}): string {
   if (error instanceof ApiException) {
     const status = parseStatus(error.body)
     const what = cleanMessage(status?.message ?? `HTTP ${error.code}`)
@@ -23,7 +28,7 @@ export function describeKubeError(error: unknown, context: string): string {
     }
     switch (error.code) {
       case 401:
-        return `cluster "${context}": the credentials were refused (401 Unauthorized): refresh them in the kubeconfig (or re-register the cluster)`
+        return `cluster "${context}": the credentials were refused (401 Unauthorized): ${hints.unauthorizedFix ?? 'refresh them in the kubeconfig (or re-register the cluster)'}`
       case 403:
         return `cluster "${context}": forbidden: ${what}: grant the missing RBAC permission or use another identity`
       case 404:
@@ -59,9 +64,9 @@ export function describeKubeError(error: unknown, context: string): string {
 }
 
 /** An SmhError (exit 1) for a failed call against one cluster. */
-export function kubeError(error: unknown, context: string): SmhError {
+export function kubeError(error: unknown, context: string, hints: ErrorHints = {}): SmhError {
   if (error instanceof SmhError) return error
-  return new SmhError(describeKubeError(error, context))
+  return new SmhError(describeKubeError(error, context, hints))
 }
 
 /** Go's value dumps (`&value.valueUnstructured{Value:12}`) as the plain value. */

@@ -1,0 +1,315 @@
+/**
+ * `kubectl smh sync` (DESIGN.md §3): SMH resources from the management cluster → discover every registered cluster
+ * in parallel → translate → plan per cluster → server-side apply, prune → write each resource's status. Returns
+ * what happened; prints nothing (progress goes through onProgress).
+ */
+import type {ResourceStatus, SmhResource} from '../api/types.js'
+import {resourceId} from '../api/types.js'
+import type {KubeObject} from '../discovery/types.js'
+import {UsageError} from '../errors.js'
+import type {ClusterClient} from '../kube/client.js'
+import {listAll} from '../kube/list.js'
+import {CLUSTER_ANNOTATION, MANAGED_KINDS, MANAGED_SELECTOR, objectKey, sourcesOf} from '../kube/managed.js'
+import {type Action, type PlanEntry, type PlanObject, canonical, countActions, planCluster} from '../kube/plan.js'
+import {type RegisteredCluster, readRegisteredClusters} from '../kube/registry.js'
+import {readClusterObjects} from '../kube/snapshot.js'
+import {translate} from '../translate/index.js'
+import {type ManagementResources, readManagementResources} from './management.js'
+
+export type SyncState = 'ACCEPTED' | 'INVALID' | 'FAILED'
+
+export interface StoredStatus {
+  observedGeneration?: number
+  state: SyncState
+  errors?: string[]
+  warnings?: string[]
+  trafficTargets?: ResourceStatus['trafficTargets']
+  meshes?: ResourceStatus['meshes']
+}
+
+export interface ClusterOutcome {
+  name: string
+  /** ok: planned (and applied unless dry run); failed: could not be read or written; skipped: not in --cluster. */
+  result: 'ok' | 'failed' | 'skipped'
+  error?: string
+  counts: Record<Action, number>
+  /** Objects left as they are because a resource that made them depends on a cluster that could not be read. */
+  held: number
+  entries: PlanEntry[]
+  /** Objects whose write failed (the cluster answered, the object was refused). */
+  objectErrors: {key: string; error: string}[]
+}
+
+export interface SyncResult {
+  dryRun: boolean
+  clusters: ClusterOutcome[]
+  statuses: (StoredStatus & {id: string; kind: string; namespace: string; name: string; written: boolean})[]
+  /** Registered clusters whose stored credentials are unusable. */
+  failed: boolean
+}
+
+export type ProgressEvent = {cluster: string; phase: 'discover' | 'plan' | 'apply' | 'done' | 'failed'; message: string}
+
+export interface SyncOptions {
+  mgmt: ClusterClient
+  /** --cluster: write only to these (discovery still reads every cluster, since translation needs them all). */
+  only?: string[]
+  dryRun?: boolean
+  forceConflicts?: boolean
+  onProgress?: (event: ProgressEvent) => void
+  /** Resources to translate instead of reading them (apply validates before writing with these). */
+  management?: ManagementResources
+}
+
+/** Writes per cluster at once: enough to hide latency, few enough not to crowd an API server. */
+const WRITE_CONCURRENCY = 8
+
+export async function sync(options: SyncOptions): Promise<SyncResult> {
+  const {mgmt} = options
+  const progress = options.onProgress ?? (() => {})
+  const management = options.management ?? (await readManagementResources(mgmt))
+  const registry = await readRegisteredClusters(mgmt, mgmt.options)
+  const registeredNames = [...registry.clusters.map((c) => c.name), ...registry.unusable.map((u) => u.name)].sort()
+  for (const name of options.only ?? []) {
+    if (!registeredNames.includes(name)) {
+      throw new UsageError(`--cluster ${name}: no such registered cluster (registered: ${registeredNames.join(', ') || 'none'}): register it with kubectl smh register cluster ${name} --remote-context <context>`)
+    }
+  }
+  const selected = (name: string) => !options.only?.length || options.only.includes(name)
+
+  // Discover every cluster at once; one that cannot be read fails its part and holds back what depends on it.
+  const failures = new Map<string, string>(registry.unusable.map((u) => [u.name, u.message]))
+  for (const u of registry.unusable) progress({cluster: u.name, phase: 'failed', message: u.message})
+  const snapshots: Record<string, KubeObject[]> = {}
+  await Promise.all(registry.clusters.map(async (cluster) => {
+    progress({cluster: cluster.name, phase: 'discover', message: 'discovering'})
+    try {
+      snapshots[cluster.name] = await readClusterObjects(cluster.client)
+    } catch (error) {
+      const message = cluster.client.describe(error)
+      failures.set(cluster.name, message)
+      progress({cluster: cluster.name, phase: 'failed', message})
+    }
+  }))
+
+  const translation = translate({resources: management.resources, snapshots})
+  const held = heldResources(management.resources, new Set(failures.keys()), translation.discovery.flatMap((d) => d.meshes.map((m) => m.name)))
+
+  const outcomes: ClusterOutcome[] = []
+  const failedSources = new Map<string, string[]>()
+  await Promise.all(registeredNames.map(async (name) => {
+    const outcome: ClusterOutcome = {name, result: 'ok', counts: {create: 0, update: 0, unchanged: 0, prune: 0}, held: 0, entries: [], objectErrors: []}
+    outcomes.push(outcome)
+    const cluster = registry.clusters.find((c) => c.name === name)
+    if (failures.has(name) || !cluster) {
+      outcome.result = 'failed'
+      outcome.error = failures.get(name)
+      return
+    }
+    if (!selected(name)) {
+      outcome.result = 'skipped'
+      return
+    }
+    try {
+      progress({cluster: name, phase: 'plan', message: 'planning'})
+      const current = await managedObjects(cluster)
+      const desired = (translation.clusters[name] ?? []) as PlanObject[]
+      const isHeld = (o: PlanObject) => sourcesOf(o as never).some((s) => held.has(s))
+      const planned = planCluster(desired.filter((o) => !isHeld(o)), current.filter((o) => !isHeld(o)))
+      outcome.held = desired.filter(isHeld).length
+      outcome.entries = planned
+      outcome.counts = countActions(planned)
+      if (!options.dryRun) {
+        progress({cluster: name, phase: 'apply', message: summary(outcome.counts)})
+        await applyPlan(cluster, planned, options.forceConflicts ?? false, outcome)
+        for (const {key, error} of outcome.objectErrors) {
+          const entry = planned.find((e) => e.key === key)
+          for (const source of sourcesOf((entry?.object ?? {}) as never)) failedSources.set(source, [...(failedSources.get(source) ?? []), error])
+        }
+        if (outcome.objectErrors.length) {
+          outcome.result = 'failed'
+          outcome.error = `${outcome.objectErrors.length} object${outcome.objectErrors.length === 1 ? '' : 's'} not written: ${outcome.objectErrors[0].error}`
+        }
+      }
+    } catch (error) {
+      outcome.result = 'failed'
+      outcome.error = cluster.client.describe(error)
+    }
+    if (outcome.result === 'failed') {
+      failures.set(name, outcome.error!)
+      progress({cluster: name, phase: 'failed', message: outcome.error!})
+    } else progress({cluster: name, phase: 'done', message: summary(outcome.counts) + (options.dryRun ? ' (dry run)' : '')})
+  }))
+  outcomes.sort((a, b) => (a.name < b.name ? -1 : 1))
+
+  // Statuses: what translation said, unless a cluster the resource needs failed this time.
+  const generations = new Map(management.resources.map((r) => [resourceId(r), r.metadata.generation]))
+  const statuses: SyncResult['statuses'] = translation.statuses.map((s) => {
+    const id = `${s.kind}/${s.namespace}/${s.name}`
+    const stored: StoredStatus = {
+      observedGeneration: generations.get(id),
+      state: s.state,
+      ...(s.errors.length ? {errors: s.errors} : {}),
+      ...(s as {warnings?: string[]}).warnings?.length ? {warnings: (s as {warnings?: string[]}).warnings} : {},
+      ...(s.trafficTargets ? {trafficTargets: s.trafficTargets} : {}),
+      ...(s.meshes ? {meshes: s.meshes} : {}),
+    }
+    const heldBy = held.get(id)
+    if (heldBy) {
+      stored.state = 'FAILED'
+      stored.errors = [...heldBy].sort().map((c) => `${failures.get(c) ?? `cluster "${c}" failed`}; its objects in other clusters were left as they were`)
+    } else if (failedSources.has(id)) {
+      stored.state = 'FAILED'
+      stored.errors = [...(stored.errors ?? []), ...new Set(failedSources.get(id))]
+    }
+    return {...stored, id, kind: s.kind, namespace: s.namespace, name: s.name, written: false}
+  })
+  for (const bad of management.invalid) {
+    const [kind, namespace, name] = bad.id.split('/')
+    statuses.push({id: bad.id, kind, namespace, name, observedGeneration: bad.generation, state: 'INVALID', errors: bad.problems, written: false})
+  }
+  if (!options.dryRun) await writeStatuses(mgmt, management, statuses)
+
+  return {dryRun: options.dryRun ?? false, clusters: outcomes, statuses, failed: outcomes.some((o) => o.result === 'failed')}
+}
+
+export function summary(counts: Record<Action, number>): string {
+  return `${counts.create} to create, ${counts.update} to update, ${counts.prune} to prune, ${counts.unchanged} unchanged`
+}
+
+/** The objects kubectl-smh generated in one cluster (by label, then by the cluster annotation). */
+async function managedObjects(cluster: RegisteredCluster): Promise<PlanObject[]> {
+  const lists = await Promise.all(MANAGED_KINDS.map((k) => listAll(cluster.client, k.apiVersion, k.kind, {labelSelector: MANAGED_SELECTOR})))
+  return (lists.flat() as PlanObject[]).filter((o) => (o.metadata?.annotations?.[CLUSTER_ANNOTATION] ?? cluster.name) === cluster.name)
+}
+
+const KIND_RANK = new Map(MANAGED_KINDS.map((k, i) => [k.kind, i]))
+
+/** Creates and updates first (in kind order: what others refer to comes first), then prunes in reverse. */
+async function applyPlan(cluster: RegisteredCluster, entries: PlanEntry[], force: boolean, outcome: ClusterOutcome): Promise<void> {
+  const writes = entries.filter((e) => e.action === 'create' || e.action === 'update')
+    .sort((a, b) => KIND_RANK.get(a.object.kind!)! - KIND_RANK.get(b.object.kind!)!)
+  const prunes = entries.filter((e) => e.action === 'prune')
+    .sort((a, b) => KIND_RANK.get(b.object.kind!)! - KIND_RANK.get(a.object.kind!)!)
+  const run = async (list: PlanEntry[], write: (e: PlanEntry) => Promise<unknown>) => {
+    let next = 0
+    await Promise.all(Array.from({length: Math.min(WRITE_CONCURRENCY, list.length)}, async () => {
+      while (next < list.length) {
+        const entry = list[next++]
+        try {
+          await write(entry)
+        } catch (error) {
+          if (isUnreachable(error)) throw error
+          outcome.objectErrors.push({key: entry.key, error: `${entry.key}: ${cluster.client.describe(error)}`})
+        }
+      }
+    }))
+  }
+  await run(writes, (e) => cluster.client.apply(e.object as never, {force}))
+  await run(prunes, async (e) => {
+    try {
+      await cluster.client.objects.delete(e.object as never)
+    } catch (error) {
+      // Someone (another sync) removed it first: that is the state we want.
+      if ((error as {code?: number}).code !== 404) throw error
+    }
+  })
+}
+
+/** A failure of the cluster, not of one object: stop writing there. */
+function isUnreachable(error: unknown): boolean {
+  const e = error as {code?: unknown; cause?: {code?: unknown}; name?: string; type?: string}
+  const code = typeof e?.code === 'string' ? e.code : typeof e?.cause?.code === 'string' ? e.cause.code : undefined
+  if (code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE'].includes(code)) return true
+  if (e?.name === 'AbortError' || e?.type === 'aborted' || e?.type === 'system') return true
+  return (error as {code?: number}).code === 401
+}
+
+/**
+ * Resources whose output depends on a cluster that could not be read, with those clusters. Their objects in the
+ * other clusters stay as the last sync left them: an API server that is down says nothing about its workloads,
+ * and removing federation or failover to it because of that would cut traffic that still flows.
+ */
+export function heldResources(resources: SmhResource[], failed: Set<string>, knownMeshes: string[]): Map<string, Set<string>> {
+  const held = new Map<string, Set<string>>()
+  if (failed.size === 0) return held
+  const meshes = new Set(knownMeshes)
+  const all = [...failed]
+  const hold = (id: string, clusters: Iterable<string>) => {
+    const set = held.get(id) ?? new Set()
+    for (const c of clusters) set.add(c)
+    if (set.size) held.set(id, set)
+  }
+  const failoverIds = new Map<string, Set<string>>()
+  for (const resource of resources) {
+    const id = resourceId(resource)
+    const named = new Set<string>()
+    const selectors = (resource.spec as {destinationSelector?: unknown[]}).destinationSelector
+    const selectsAll = (resource.kind === 'TrafficPolicy' || resource.kind === 'AccessPolicy') && !selectors?.length
+    const unrestricted = walk(resource.spec, named) || selectsAll
+    const clusters = unrestricted ? all : [...named].filter((c) => failed.has(c))
+    // A mesh no healthy cluster has: one of the failed clusters' (names end with the cluster name, as in SMH).
+    const meshRefs = (resource.spec as {meshes?: {name: string}[]}).meshes ?? []
+    for (const mesh of meshRefs) {
+      if (meshes.has(mesh.name)) continue
+      const owner = all.filter((c) => mesh.name.endsWith(`-${c}`))
+      clusters.push(...(owner.length ? owner : all))
+    }
+    if (resource.kind === 'KubernetesCluster' && failed.has(resource.metadata.name)) clusters.push(resource.metadata.name)
+    hold(id, clusters)
+    if (resource.kind === 'FailoverService') failoverIds.set(id, held.get(id) ?? new Set())
+  }
+  // A policy that shifts to a held FailoverService is held with it.
+  for (const resource of resources) {
+    if (resource.kind !== 'TrafficPolicy') continue
+    for (const d of resource.spec.trafficShift?.destinations ?? []) {
+      const ref = d.failoverServiceRef ?? d.failoverService
+      if (!ref) continue
+      const fs = failoverIds.get(`FailoverService/${ref.namespace ?? resource.metadata.namespace}/${ref.name}`)
+      if (fs?.size) hold(resourceId(resource), fs)
+    }
+  }
+  return held
+}
+
+/**
+ * Collects the cluster names a spec names (`clusterName`, `clusters: [...]`) and says whether it has a matcher that
+ * is not restricted to named clusters (it then selects in every cluster).
+ */
+function walk(value: unknown, named: Set<string>, key = ''): boolean {
+  if (Array.isArray(value)) {
+    if (key === 'clusters') {
+      for (const c of value) if (typeof c === 'string') named.add(c)
+      return false
+    }
+    return value.map((v) => walk(v, named, key)).some(Boolean)
+  }
+  if (value === null || typeof value !== 'object') {
+    if (key === 'clusterName' && typeof value === 'string') named.add(value)
+    return false
+  }
+  const object = value as Record<string, unknown>
+  let unrestricted = (key === 'kubeServiceMatcher' || key === 'kubeIdentityMatcher') && !Array.isArray(object.clusters)
+  for (const [k, v] of Object.entries(object)) if (walk(v, named, k)) unrestricted = true
+  return unrestricted
+}
+
+/** Writes each status that differs from what is stored, through the status subresource (server-side apply). */
+async function writeStatuses(mgmt: ClusterClient, management: ManagementResources, statuses: SyncResult['statuses']): Promise<void> {
+  await Promise.all(statuses.map(async (status) => {
+    const stored = management.stored.get(status.id) as {apiVersion: string; kind: string; metadata: {name: string; namespace: string}; status?: unknown} | undefined
+    if (!stored) return
+    const {id: _id, kind: _kind, namespace: _ns, name: _name, written: _written, ...body} = status
+    if (canonical(stored.status ?? null) === canonical(body)) return
+    try {
+      await mgmt.apply({apiVersion: stored.apiVersion, kind: stored.kind, metadata: {name: stored.metadata.name, namespace: stored.metadata.namespace}, status: body} as never, {subresource: 'status', force: true})
+      status.written = true
+    } catch (error) {
+      // Deleted meanwhile (another sync, a user): nothing to report on.
+      if ((error as {code?: number}).code === 404) return
+      throw mgmt.error(error)
+    }
+  }))
+}
+
+export {objectKey}
