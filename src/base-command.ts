@@ -81,6 +81,23 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return managementContext(kc, this.flags['mgmt-context'])
   }
 
+  /** The management cluster, reached with the user's kubeconfig (--kubeconfig, --mgmt-context, --request-timeout). */
+  protected async managementClient() {
+    const {managementClient} = await import('./services/management.js')
+    return managementClient({kubeconfig: this.flags.kubeconfig, mgmtContext: this.flags['mgmt-context'], requestTimeoutMs: this.requestTimeoutMs})
+  }
+
+  /**
+   * Ctrl-C stops at once with exit 130. Commands that write call it: what they wrote is complete object by object
+   * (each write is one request), and the next sync converges from wherever this one stopped.
+   */
+  protected exitOnInterrupt(): void {
+    process.once('SIGINT', () => {
+      process.stderr.write('\ninterrupted\n')
+      process.exit(ExitCode.interrupted)
+    })
+  }
+
   /** Data to stdout in the chosen format; `table` renders the human form. */
   protected output(data: unknown, table: () => string, options: {yamlStream?: boolean} = {}): void {
     switch (this.format) {

@@ -11,7 +11,7 @@ import type {ClusterClient} from '../kube/client.js'
 import {listAll} from '../kube/list.js'
 import {CLUSTER_ANNOTATION, MANAGED_KINDS, MANAGED_SELECTOR, objectKey, sourcesOf} from '../kube/managed.js'
 import {type Action, type PlanEntry, type PlanObject, canonical, countActions, planCluster} from '../kube/plan.js'
-import {type RegisteredCluster, readRegisteredClusters} from '../kube/registry.js'
+import {type RegisteredCluster, type RegistryRead, readRegisteredClusters} from '../kube/registry.js'
 import {readClusterObjects} from '../kube/snapshot.js'
 import {translate} from '../translate/index.js'
 import {type ManagementResources, readManagementResources} from './management.js'
@@ -57,27 +57,23 @@ export interface SyncOptions {
   dryRun?: boolean
   forceConflicts?: boolean
   onProgress?: (event: ProgressEvent) => void
-  /** Resources to translate instead of reading them (apply validates before writing with these). */
+  /** Resources to translate instead of reading them. */
   management?: ManagementResources
+  /** Clusters already discovered (apply has just read them to validate). */
+  discovered?: Discovered
 }
 
-/** Writes per cluster at once: enough to hide latency, few enough not to crowd an API server. */
-const WRITE_CONCURRENCY = 8
+export interface Discovered {
+  registry: RegistryRead
+  /** Cluster → its objects, for every cluster that answered. */
+  snapshots: Record<string, KubeObject[]>
+  /** Cluster → why it could not be read (unusable credentials, unreachable). */
+  failures: Map<string, string>
+}
 
-export async function sync(options: SyncOptions): Promise<SyncResult> {
-  const {mgmt} = options
-  const progress = options.onProgress ?? (() => {})
-  const management = options.management ?? (await readManagementResources(mgmt))
+/** Reads every registered cluster at once with its stored credentials; one that fails is noted, the others go on. */
+export async function discoverRegistered(mgmt: ClusterClient, progress: (event: ProgressEvent) => void = () => {}): Promise<Discovered> {
   const registry = await readRegisteredClusters(mgmt, mgmt.options)
-  const registeredNames = [...registry.clusters.map((c) => c.name), ...registry.unusable.map((u) => u.name)].sort()
-  for (const name of options.only ?? []) {
-    if (!registeredNames.includes(name)) {
-      throw new UsageError(`--cluster ${name}: no such registered cluster (registered: ${registeredNames.join(', ') || 'none'}): register it with kubectl smh register cluster ${name} --remote-context <context>`)
-    }
-  }
-  const selected = (name: string) => !options.only?.length || options.only.includes(name)
-
-  // Discover every cluster at once; one that cannot be read fails its part and holds back what depends on it.
   const failures = new Map<string, string>(registry.unusable.map((u) => [u.name, u.message]))
   for (const u of registry.unusable) progress({cluster: u.name, phase: 'failed', message: u.message})
   const snapshots: Record<string, KubeObject[]> = {}
@@ -91,6 +87,26 @@ export async function sync(options: SyncOptions): Promise<SyncResult> {
       progress({cluster: cluster.name, phase: 'failed', message})
     }
   }))
+  return {registry, snapshots, failures}
+}
+
+/** Writes per cluster at once: enough to hide latency, few enough not to crowd an API server. */
+const WRITE_CONCURRENCY = 8
+
+export async function sync(options: SyncOptions): Promise<SyncResult> {
+  const {mgmt} = options
+  const progress = options.onProgress ?? (() => {})
+  const management = options.management ?? (await readManagementResources(mgmt))
+  const discovered = options.discovered ?? (await discoverRegistered(mgmt, progress))
+  const {registry, snapshots} = discovered
+  const failures = new Map(discovered.failures)
+  const registeredNames = [...registry.clusters.map((c) => c.name), ...registry.unusable.map((u) => u.name)].sort()
+  for (const name of options.only ?? []) {
+    if (!registeredNames.includes(name)) {
+      throw new UsageError(`--cluster ${name}: no such registered cluster (registered: ${registeredNames.join(', ') || 'none'}): register it with kubectl smh register cluster ${name} --remote-context <context>`)
+    }
+  }
+  const selected = (name: string) => !options.only?.length || options.only.includes(name)
 
   const translation = translate({resources: management.resources, snapshots})
   const held = heldResources(management.resources, new Set(failures.keys()), translation.discovery.flatMap((d) => d.meshes.map((m) => m.name)))
