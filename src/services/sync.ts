@@ -154,7 +154,7 @@ export async function sync(options: SyncOptions): Promise<SyncResult> {
     if (outcome.result === 'failed') {
       failures.set(name, outcome.error!)
       progress({cluster: name, phase: 'failed', message: outcome.error!})
-    } else progress({cluster: name, phase: 'done', message: summary(outcome.counts) + (options.dryRun ? ' (dry run)' : '')})
+    } else progress({cluster: name, phase: 'done', message: options.dryRun ? `${summary(outcome.counts)} (dry run)` : done(outcome.counts)})
   }))
   outcomes.sort((a, b) => (a.name < b.name ? -1 : 1))
 
@@ -191,6 +191,10 @@ export async function sync(options: SyncOptions): Promise<SyncResult> {
 
 export function summary(counts: Record<Action, number>): string {
   return `${counts.create} to create, ${counts.update} to update, ${counts.prune} to prune, ${counts.unchanged} unchanged`
+}
+
+function done(counts: Record<Action, number>): string {
+  return `created ${counts.create}, updated ${counts.update}, pruned ${counts.prune}, ${counts.unchanged} unchanged`
 }
 
 /** The objects kubectl-smh generated in one cluster (by label, then by the cluster annotation). */

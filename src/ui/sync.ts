@@ -46,7 +46,14 @@ function readable(object: PlanObject | undefined): string {
   if (!object) return ''
   const {metadata, ...rest} = object
   const {managedFields: _m, resourceVersion: _r, uid: _u, generation: _g, creationTimestamp: _c, ...meta} = metadata ?? {}
-  return `${renderYaml({...rest, metadata: meta})}\n`
+  return `${renderYaml(sortedKeys({...rest, metadata: meta}))}\n`
+}
+
+/** Both sides of a diff in one key order, so only real changes show. */
+function sortedKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortedKeys)
+  if (value === null || typeof value !== 'object') return value
+  return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortedKeys((value as Record<string, unknown>)[k])]))
 }
 
 /** Unified diffs per object, coloured when asked (a terminal). */

@@ -145,8 +145,8 @@ describe('the seed walkthrough on live clusters', () => {
     const dry = await smh(['sync', '--dry-run', '--diff'])
     expect(dry.code).toBe(0)
     expect(dry.stdout).toMatch(/kind2\s+update\s+DestinationRule\s+default\s+reviews/)
-    expect(dry.stdout).toContain('-        interval: 30s')
-    expect(dry.stdout).toContain('+        interval: 10s')
+    expect(dry.stdout).toMatch(/^-\s+interval: 30s$/m)
+    expect(dry.stdout).toMatch(/^\+\s+interval: 10s$/m)
     expect(await writesSince(mark)).toEqual([])
   })
 
