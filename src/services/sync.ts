@@ -225,7 +225,15 @@ async function applyPlan(cluster: RegisteredCluster, entries: PlanEntry[], force
       }
     }))
   }
-  await run(writes, (e) => cluster.client.apply(e.object as never, {force}))
+  await run(writes, async (e) => {
+    try {
+      await cluster.client.apply(e.object as never, {force})
+    } catch (error) {
+      // Another sync created it between our read and our apply: apply again, now as an update.
+      if ((error as {code?: number}).code !== 409 || !/already exists/i.test(JSON.stringify((error as {body?: unknown}).body ?? ''))) throw error
+      await cluster.client.apply(e.object as never, {force})
+    }
+  })
   await run(prunes, async (e) => {
     try {
       await cluster.client.objects.delete(e.object as never)

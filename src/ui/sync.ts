@@ -37,7 +37,7 @@ export function statusRows(result: SyncResult): string {
     {header: 'namespace', get: (s) => s.namespace},
     {header: 'name', get: (s) => s.name},
     {header: 'state', get: (s) => s.state},
-    {header: 'errors', get: (s) => (s.errors ?? []).join('; ')},
+    {header: 'errors', get: (s) => [...(s.errors ?? []), ...(s.warnings ?? []).map((w) => `warning: ${w}`)].join('; ')},
   ])
 }
 
