@@ -312,3 +312,39 @@ describe('bad input changes nothing anywhere', () => {
     expect(await writesSince(mark)).toEqual([])
   })
 })
+
+describe('deregister and uninstall', () => {
+  it('deregister removes what was generated there, then the RBAC, the account, the secret and the KubernetesCluster', async () => {
+    expect((await generated('kind3')).size).toBeGreaterThan(0)
+    const result = await smh(['deregister', 'cluster', 'kind3', '-o', 'json'])
+    expect(result.stderr).not.toContain('Error')
+    expect(result.code).toBe(0)
+    const removed: string[] = JSON.parse(result.stdout).removed
+    expect(removed).toContain('kind3: ServiceAccount/service-mesh-hub/kind3')
+    expect(removed).toContain('kind3: ClusterRole//kubectl-smh-kind3')
+    expect(removed).toContain('management: KubernetesCluster/service-mesh-hub/kind3')
+    expect(removed.some((r) => r.startsWith('kind3: DestinationRule/'))).toBe(true)
+    expect((await generated('kind3')).size).toBe(0)
+    expect(kubectl(['--context', 'kind3', 'get', 'clusterrole,clusterrolebinding,role,rolebinding', '-A', '-l', 'smh.solo.io/registration=kind3', '-o', 'name'])).toBe('')
+    expect(kubectl(['--context', 'kind3', 'get', 'namespace', 'service-mesh-hub', '--ignore-not-found', '-o', 'name'])).toBe('')
+    expect(kubectl(['--context', 'kind1', 'get', 'secret,kubernetesclusters', '-n', 'service-mesh-hub', '-o', 'name'])).not.toContain('kind3')
+    // kind2 is untouched until the next sync, which then drops what pointed at kind3.
+    const sync = await smh(['sync', '-o', 'json'])
+    expect(sync.code).toBe(0)
+    expect(JSON.parse(sync.stdout).clusters.map((c: {name: string}) => c.name)).toEqual(['kind2'])
+  })
+
+  it('uninstall refuses while SMH resources exist, and --force removes the CRDs and the namespace', async () => {
+    const refused = await smh(['uninstall'])
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toMatch(/still holds SMH resources .*--force/)
+    expect(kubectl(['--context', 'kind1', 'get', 'crd', '-o', 'name'])).toContain('trafficpolicies.networking.smh.solo.io')
+    const forced = await smh(['uninstall', '--force'])
+    expect(forced.code).toBe(0)
+    expect(forced.stdout).toContain('removed CustomResourceDefinition//trafficpolicies.networking.smh.solo.io')
+    expect(kubectl(['--context', 'kind1', 'get', 'crd', '-o', 'name'])).not.toContain('smh.solo.io')
+    const sync = await smh(['sync'])
+    expect(sync.code).toBe(2)
+    expect(sync.stderr).toContain('kubectl smh install')
+  })
+})
