@@ -1,5 +1,5 @@
 import {generateKeyPairSync, randomBytes} from 'node:crypto'
-import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 import {request} from 'node:https'
 import {request as httpRequest} from 'node:http'
 import {join} from 'node:path'
@@ -7,7 +7,7 @@ import {join} from 'node:path'
 import {SmhError} from '../errors.js'
 import {requireBinary} from './binaries.js'
 import {installCrds} from './crds.js'
-import {freePort, isAlive, logTail, type Started, sleep, startProcess, stopProcess} from './processes.js'
+import {freePort, isAlive, killProcess, logTail, type Started, sleep, startProcess, stopProcess} from './processes.js'
 
 export interface ControlPlaneOptions {
   /** Cluster names; each becomes a kubeconfig context of the same name. The first is the current context. */
@@ -20,6 +20,11 @@ export interface ControlPlaneOptions {
   crdsFile?: string
   /** How long to wait for each process to become ready. */
   readyTimeoutMs?: number
+  /**
+   * Every API server writes an audit log, one JSON event per request at level Metadata, to
+   * <dir>/logs/<cluster>-audit.log (recorded as `auditLog`): tests count the writes a command made.
+   */
+  audit?: boolean
   onProgress?: (message: string) => void
 }
 
@@ -29,23 +34,49 @@ export interface ProcessRecord {
   port: number
   logFile: string
   binary: string
+  /** The arguments it was started with: startClusterServer starts an API server again with exactly these. */
+  args: string[]
 }
 
-/** What was started: enough for `demo down` to stop exactly these processes and `demo status` to report them. */
+export interface ClusterRecord extends ProcessRecord {
+  server: string
+  /** The API server's audit log (JSON lines), when started with `audit`. */
+  auditLog?: string
+}
+
+/**
+ * What was started: enough for `demo down` to stop exactly these processes, `demo status` to report them and
+ * startClusterServer to start a stopped API server again. Kept current in <dir>/state.json.
+ */
 export interface ControlPlaneState {
   dir: string
   kubeconfig: string
   startedAt: string
+  /** Whether the processes outlive the one that started them (demo up); a restarted server is started alike. */
+  detached: boolean
   etcd: ProcessRecord
-  clusters: (ProcessRecord & {server: string})[]
+  clusters: ClusterRecord[]
 }
 
 export interface ControlPlane {
   state: ControlPlaneState
+  /** Stops what state.json records now (servers restarted since included) and anything else this start began. */
   stop(): Promise<void>
 }
 
 const STATE_FILE = 'state.json'
+const AUDIT_POLICY_FILE = 'audit-policy.yaml'
+
+/**
+ * Metadata (who, verb, object, response code; no bodies) for every request, reads included, so nothing a client
+ * sends goes unseen. Only the ResponseComplete stage (and ResponseStarted for watches): one line per request.
+ */
+const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Metadata
+`
 
 /**
  * Starts one etcd and one kube-apiserver per cluster (each with its own --etcd-prefix, port and cert dir; RBAC on;
@@ -62,24 +93,25 @@ export async function startControlPlanes(options: ControlPlaneOptions): Promise<
   const apiserverBinary = requireBinary('kube-apiserver')
   mkdirSync(join(dir, 'logs'), {recursive: true})
 
+  // Attached processes are also killed when this process exits (startProcess sees to that).
   const started: Started[] = []
-  const cleanupOnExit = () => {
-    for (const s of started) {
+  const stillRunning = () => started.filter((s) => s.child.exitCode === null && s.child.signalCode === null)
+  // Ctrl-C while starting: even detached processes must not be left behind half-started, unrecorded.
+  const onInterrupt = () => {
+    for (const s of stillRunning()) {
       try {
         process.kill(s.pid, 'SIGKILL')
       } catch {}
     }
-  }
-  if (!detached) process.on('exit', cleanupOnExit)
-  // Ctrl-C while starting: even detached processes must not be left behind half-started, unrecorded.
-  const onInterrupt = () => {
-    cleanupOnExit()
     process.exit(130)
   }
   process.once('SIGINT', onInterrupt)
+  let stateWritten = false
   const stopAll = async () => {
-    await Promise.all(started.map((s) => stopProcess(s.pid)))
-    if (!detached) process.off('exit', cleanupOnExit)
+    // Re-read: a server restarted since (startClusterServer) runs under a pid only state.json knows.
+    const recorded = stateWritten ? readState(dir) : undefined
+    if (recorded) await stopRecorded(recorded)
+    await Promise.all(stillRunning().map((s) => stopProcess(s.pid)))
   }
 
   try {
@@ -87,13 +119,14 @@ export async function startControlPlanes(options: ControlPlaneOptions): Promise<
     const [clientPort, peerPort] = [await freePort(), await freePort()]
     const etcdLog = join(dir, 'logs', 'etcd.log')
     progress(`starting etcd on 127.0.0.1:${clientPort}`)
-    const etcd = startProcess('etcd', etcdBinary, [
+    const etcdArgs = [
       '--name=smh', `--data-dir=${join(dir, 'etcd')}`,
       `--listen-client-urls=http://127.0.0.1:${clientPort}`, `--advertise-client-urls=http://127.0.0.1:${clientPort}`,
       `--listen-peer-urls=http://127.0.0.1:${peerPort}`, `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
       `--initial-cluster=smh=http://127.0.0.1:${peerPort}`, '--initial-cluster-state=new',
       '--unsafe-no-fsync=true', '--log-level=warn', '--quota-backend-bytes=4294967296',
-    ], etcdLog, detached)
+    ]
+    const etcd = startProcess('etcd', etcdBinary, etcdArgs, etcdLog, detached)
     started.push(etcd)
     await waitUntil(`etcd`, etcd, readyTimeoutMs, () => httpOk(`http://127.0.0.1:${clientPort}/health`))
 
@@ -104,13 +137,16 @@ export async function startControlPlanes(options: ControlPlaneOptions): Promise<
     writeFileSync(join(dir, 'sa.key'), privateKey.export({type: 'pkcs8', format: 'pem'}), {mode: 0o600})
     writeFileSync(join(dir, 'sa.pub'), publicKey.export({type: 'spki', format: 'pem'}))
 
-    const servers: (Started & {port: number; certDir: string})[] = []
+    if (options.audit) writeFileSync(join(dir, AUDIT_POLICY_FILE), AUDIT_POLICY)
+
+    const servers: (Started & {port: number; certDir: string; args: string[]; auditLog?: string})[] = []
     for (const [index, cluster] of clusters.entries()) {
       const port = await freePort()
       const certDir = join(dir, 'clusters', cluster)
       mkdirSync(certDir, {recursive: true})
+      const auditLog = options.audit ? join(dir, 'logs', `${cluster}-audit.log`) : undefined
       progress(`starting kube-apiserver for ${cluster} on https://127.0.0.1:${port}`)
-      const server = startProcess(cluster, apiserverBinary, [
+      const args = [
         `--etcd-servers=http://127.0.0.1:${clientPort}`, `--etcd-prefix=/${cluster}/registry`,
         // Every server compacts the whole shared keyspace: let only the first do it.
         `--etcd-compaction-interval=${index === 0 ? '5m' : '0'}`,
@@ -124,9 +160,15 @@ export async function startControlPlanes(options: ControlPlaneOptions): Promise<
         `--service-account-issuer=https://${cluster}.kubectl-smh.local`, '--api-audiences=https://kubernetes.default.svc',
         `--service-account-key-file=${join(dir, 'sa.pub')}`, `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
         '--enable-priority-and-fairness=false', '--profiling=false', '--enable-garbage-collector=false',
-      ], join(dir, 'logs', `${cluster}.log`), detached)
+        ...(auditLog ? [
+          `--audit-policy-file=${join(dir, AUDIT_POLICY_FILE)}`, `--audit-log-path=${auditLog}`,
+          // Written synchronously as each request ends; maxsize 0: a plain file opened for appending, never rotated.
+          '--audit-log-format=json', '--audit-log-mode=blocking', '--audit-log-maxsize=0',
+        ] : []),
+      ]
+      const server = startProcess(cluster, apiserverBinary, args, join(dir, 'logs', `${cluster}.log`), detached)
       started.push(server)
-      servers.push({...server, port, certDir})
+      servers.push({...server, port, certDir, args, auditLog})
     }
 
     const kubeconfigPath = join(dir, 'kubeconfig')
@@ -146,15 +188,21 @@ export async function startControlPlanes(options: ControlPlaneOptions): Promise<
       await installCrds(kubeconfigPath, clusters, options.crdsFile)
     }
 
-    const record = (s: Started, port: number, binary: string): ProcessRecord => ({name: s.name, pid: s.pid, port, logFile: s.logFile, binary})
+    const record = (s: Started, port: number, binary: string, args: string[]): ProcessRecord => ({name: s.name, pid: s.pid, port, logFile: s.logFile, binary, args})
     const state: ControlPlaneState = {
       dir,
       kubeconfig: kubeconfigPath,
       startedAt: new Date().toISOString(),
-      etcd: record(etcd, clientPort, etcdBinary),
-      clusters: servers.map((s) => ({...record(s, s.port, apiserverBinary), server: `https://127.0.0.1:${s.port}`})),
+      detached,
+      etcd: record(etcd, clientPort, etcdBinary, etcdArgs),
+      clusters: servers.map((s) => ({
+        ...record(s, s.port, apiserverBinary, s.args),
+        server: `https://127.0.0.1:${s.port}`,
+        ...(s.auditLog ? {auditLog: s.auditLog} : {}),
+      })),
     }
-    writeFileSync(join(dir, STATE_FILE), JSON.stringify(state, null, 2))
+    writeState(state)
+    stateWritten = true
     return {state, stop: stopAll}
   } catch (error) {
     await stopAll()
@@ -171,9 +219,81 @@ export function readState(dir: string): ControlPlaneState | undefined {
   return JSON.parse(readFileSync(file, 'utf8')) as ControlPlaneState
 }
 
+function writeState(state: ControlPlaneState): void {
+  // Through a rename, so a reader (demo status, a test's teardown) never sees half a file.
+  const file = join(state.dir, STATE_FILE)
+  writeFileSync(`${file}.tmp`, JSON.stringify(state, null, 2))
+  renameSync(`${file}.tmp`, file)
+}
+
+function recordedCluster(dir: string, name: string): {state: ControlPlaneState; cluster: ClusterRecord} {
+  const state = readState(dir)
+  if (!state) throw new SmhError(`no control planes are recorded in ${dir} (no ${STATE_FILE})`)
+  const cluster = state.clusters.find((c) => c.name === name)
+  if (!cluster) throw new SmhError(`no cluster "${name}" is recorded in ${join(dir, STATE_FILE)} (known: ${state.clusters.map((c) => c.name).join(', ')})`)
+  return {state, cluster}
+}
+
+function runsAsRecorded(p: ProcessRecord): boolean {
+  return isAlive(p.pid) && commandOf(p.pid).startsWith(p.binary)
+}
+
+/**
+ * Stops one cluster's kube-apiserver and leaves etcd and the other clusters running. SIGKILL simulates a crash
+ * (no graceful shutdown); SIGTERM (the default) shuts down gracefully, killing after a grace period. The record
+ * keeps its pid and arguments, so startClusterServer can start it again. Returns the stopped record, or
+ * undefined when it was not running.
+ */
+export async function stopClusterServer(
+  where: string | ControlPlaneState, name: string, options: {signal?: 'SIGTERM' | 'SIGKILL'} = {},
+): Promise<ClusterRecord | undefined> {
+  const {cluster} = recordedCluster(typeof where === 'string' ? where : where.dir, name)
+  if (!runsAsRecorded(cluster)) return undefined
+  await killProcess(cluster.pid, options.signal ?? 'SIGTERM')
+  return cluster
+}
+
+/**
+ * Starts a stopped cluster's kube-apiserver again with exactly its recorded binary and arguments: the same
+ * port, certificate folder (its serving certificate is reused, so the kubeconfig stays valid), etcd prefix and
+ * audit log (appended to). Waits until /readyz answers, then records the new pid in state.json. The log and
+ * the error when it dies are as for startControlPlanes.
+ */
+export async function startClusterServer(dir: string, name: string, options: {readyTimeoutMs?: number} = {}): Promise<ClusterRecord> {
+  const {state, cluster} = recordedCluster(dir, name)
+  if (runsAsRecorded(cluster)) throw new SmhError(`kube-apiserver for "${name}" already runs (pid ${cluster.pid}): stop it first`)
+  if (!cluster.args?.length) throw new SmhError(`"${name}" was recorded without its arguments (an older state.json): start the control planes afresh`)
+  if (!existsSync(cluster.binary)) throw new SmhError(`kube-apiserver not found at ${cluster.binary}, which "${name}" was started with`)
+  const {ca, token} = kubeconfigCredentials(state.kubeconfig, name)
+  const server = startProcess(name, cluster.binary, cluster.args, cluster.logFile, state.detached)
+  try {
+    await waitUntil(`kube-apiserver ${name}`, server, options.readyTimeoutMs ?? 90_000, () => httpsOk(`${cluster.server}/readyz`, ca, token))
+  } catch (error) {
+    await stopProcess(server.pid)
+    throw error
+  }
+  // Re-read just before writing: another cluster may have been restarted meanwhile.
+  const now = readState(dir) ?? state
+  const restarted: ClusterRecord = {...cluster, pid: server.pid}
+  writeState({...now, clusters: now.clusters.map((c) => (c.name === name ? restarted : c))})
+  return restarted
+}
+
+/** The CA and token the kubeconfig (ours, written as JSON) holds for a cluster. */
+function kubeconfigCredentials(kubeconfig: string, cluster: string): {ca: Buffer; token: string} {
+  const config = JSON.parse(readFileSync(kubeconfig, 'utf8')) as {
+    clusters: {name: string; cluster: {'certificate-authority-data': string}}[]
+    users: {name: string; user: {token: string}}[]
+  }
+  const caData = config.clusters.find((c) => c.name === cluster)?.cluster['certificate-authority-data']
+  const token = config.users.find((u) => u.name === `${cluster}-admin`)?.user.token
+  if (!caData || !token) throw new SmhError(`${kubeconfig} has no CA or token for "${cluster}"`)
+  return {ca: Buffer.from(caData, 'base64'), token}
+}
+
 /** The recorded processes that still run as the binary recorded for them (a pid may have been reused). */
 export function runningProcesses(state: ControlPlaneState): ProcessRecord[] {
-  return [state.etcd, ...state.clusters].filter((p) => isAlive(p.pid) && commandOf(p.pid).startsWith(p.binary))
+  return [state.etcd, ...state.clusters].filter(runsAsRecorded)
 }
 
 /** Stops exactly the recorded processes (API servers first, then etcd). */

@@ -32,6 +32,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('kubeconfig', plane.state.kubeconfig)
   project.provide('clusters', TEST_CLUSTERS)
   return async () => {
+    // Stops what state.json records at this point, so a server a test restarted (new pid) is stopped too.
     await plane.stop()
     rmSync(dir, {recursive: true, force: true})
   }
