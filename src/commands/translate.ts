@@ -1,11 +1,12 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
+import {SNAPSHOT_COMMAND} from '../discovery/kinds.js'
 
 export default class Translate extends BaseCommand<typeof Translate> {
   static override summary = 'Translate SMH resources into the Istio objects of each cluster, offline (no cluster needed).'
   static override description = `Reads TrafficPolicy, FailoverService, VirtualMesh, AccessPolicy and KubernetesCluster resources (-f) and, for
-each cluster, its objects as \`kubectl get namespaces,deployments,daemonsets,statefulsets,pods,services,serviceaccounts,configmaps -A -o yaml\`
+each cluster, its objects as \`${SNAPSHOT_COMMAND}\`
 prints them (--snapshot CLUSTER=FILE). Prints the Istio objects for every cluster (each carries the annotation
 smh.solo.io/cluster), or writes them to --output-dir DIR/<cluster>/<kind>-<namespace>-<name>.yaml for GitOps.
 Statuses go to stderr. Invalid input or an INVALID resource: exit 2, every problem on stderr, nothing printed or written.`
