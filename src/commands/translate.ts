@@ -11,7 +11,8 @@ prints them (--snapshot CLUSTER=FILE). Prints the Istio objects for every cluste
 smh.solo.io/cluster), or writes them to --output-dir DIR/<cluster>/<kind>-<namespace>-<name>.yaml for GitOps.
 Statuses go to stderr. Invalid input or an INVALID resource: exit 2, every problem on stderr, nothing printed or written.
 Field names in Service Mesh Hub's proto spelling (destination_selector) are read as their camelCase names
-(destinationSelector), each with a "note:" line on stderr; one field in both spellings is an error.`
+(destinationSelector), each with a "note:" line on stderr; one field in both spellings is an error. A selector that
+matches no service or workload leaves its policy ACCEPTED, with a "warning:" line on stderr.`
   static override examples = [
     '$ kubectl smh translate -f policies.yaml --snapshot kind2=kind2.yaml --snapshot kind3=kind3.yaml',
     '$ kubectl smh translate -f smh/ --snapshot kind2=kind2.yaml -o json --show-status',
@@ -36,6 +37,8 @@ Field names in Service Mesh Hub's proto spelling (destination_selector) are read
     const format = this.flags.output ?? (this.flags.json ? 'json' : 'yaml')
     const statusesInOutput = this.flags['show-status'] && format === 'json'
     if (!statusesInOutput) this.info(statusTable(statuses))
+    // Accepted, but probably not what was meant (a selector that matches nothing): said whatever the output format.
+    for (const status of statuses) for (const warning of status.warnings ?? []) this.info(`warning: ${status.kind}/${status.namespace}/${status.name}: ${warning}`)
     if (written) {
       this.info(`wrote ${written.length} file${written.length === 1 ? '' : 's'} under ${outputDir}`)
       return

@@ -128,6 +128,17 @@ describe('kubectl smh translate on good input', () => {
     expect(readdirSync(join(dir, 'kind2'))).toContain('envoyfilter-istio-system-reviews-failover.yaml')
     expect(readdirSync(join(dir, 'kind3'))).toContain('destinationrule-default-reviews.yaml')
   })
+  it('a selector that matches nothing: ACCEPTED, exit 0, one warning line on stderr naming the selector', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smh-warn-'))
+    writeFileSync(join(dir, 'a.yaml'), TP('nope', '  destinationSelector:\n  - kubeServiceMatcher: {labels: {app: nope}}\n  requestTimeout: 1s'))
+    const result = await runCli(['translate', '-f', join(dir, 'a.yaml'), ...SNAPSHOTS])
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout).toBe('')
+    expect(result.stderr).toMatch(/TrafficPolicy\s+service-mesh-hub\s+nope\s+ACCEPTED/)
+    expect(result.stderr.split('\n').filter((line) => line.startsWith('warning: '))).toEqual([
+      'warning: TrafficPolicy/service-mesh-hub/nope: spec.destinationSelector[0]: kubeServiceMatcher {labels: {app: nope}} matches no service in any registered cluster',
+    ])
+  })
   it('--help shows examples as kubectl smh translate', async () => {
     const help = await runCli(['translate', '--help'])
     expect(help.stdout).toContain('$ kubectl smh translate -f')
