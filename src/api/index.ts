@@ -1,5 +1,5 @@
 export {crdManifests, type CustomResourceDefinition} from './crds.js'
-export {type InputProblem, type LoadedResource, type Origin, checkResources, formatProblem, parseDocuments} from './parse.js'
+export {type InputNote, type InputProblem, type LoadedResource, type Origin, checkResources, formatNote, formatProblem, parseDocuments} from './parse.js'
 export {KIND_SCHEMAS, type Schema, kindSchema, objectSchema} from './schema.js'
 export * from './types.js'
 export {type SchemaProblem, validateAgainstSchema} from './validate.js'

@@ -1,7 +1,7 @@
 import {readFile, readdir, stat} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {type InputProblem, type LoadedResource, type ParsedObject, checkResources, parseDocuments} from './parse.js'
+import {type InputNote, type InputProblem, type LoadedResource, type ParsedObject, checkResources, parseDocuments} from './parse.js'
 
 const MANIFEST_EXTENSIONS = ['.yaml', '.yml', '.json']
 
@@ -48,11 +48,14 @@ export async function readInputs(paths: string[], options: LoadOptions = {}): Pr
   return {objects, problems}
 }
 
-/** SMH resources from `-f` paths, with every syntax and schema problem collected. */
-export async function loadResources(paths: string[], options: LoadOptions = {}): Promise<{resources: LoadedResource[]; problems: InputProblem[]}> {
+/**
+ * SMH resources from `-f` paths, with every syntax and schema problem collected, and notes on what was normalised
+ * (proto field names): a command prints them with `formatNote`, as `note: ...` lines on stderr.
+ */
+export async function loadResources(paths: string[], options: LoadOptions = {}): Promise<{resources: LoadedResource[]; problems: InputProblem[]; notes: InputNote[]}> {
   const read = await readInputs(paths, options)
   const checked = checkResources(read.objects)
-  return {resources: checked.resources, problems: [...read.problems, ...checked.problems]}
+  return {resources: checked.resources, problems: [...read.problems, ...checked.problems], notes: checked.notes}
 }
 
 /** The objects of one cluster from a `kubectl get ... -A -o yaml` file. */

@@ -1,6 +1,7 @@
-import {type Document, LineCounter, isNode, parseAllDocuments} from 'yaml'
+import {type Document, LineCounter, isMap, isNode, isScalar, parseAllDocuments} from 'yaml'
 
 import {kindSchema} from './schema.js'
+import {normalizeSpelling} from './spelling.js'
 import {MULTICLUSTER_API_VERSION, NETWORKING_API_VERSION, SMH_NAMESPACE, type SmhResource, resourceId} from './types.js'
 import {validateAgainstSchema} from './validate.js'
 
@@ -15,6 +16,8 @@ export interface ParsedObject {
   origin: Origin
   /** Resolves a JSON path (`spec.port.number`) to the line it is on, when the YAML source is known. */
   lineOf: (path: (string | number)[]) => number | undefined
+  /** The line of the key of a field (`destination_selector:`), where a block value starts on the next line. */
+  keyLineOf?: (path: (string | number)[]) => number | undefined
 }
 
 /** One thing wrong with the input: where, which resource, which field, and what to do. */
@@ -24,6 +27,19 @@ export interface InputProblem {
   resource?: string
   path?: string
   message: string
+}
+
+/** Something we changed in the input and the user may want to change too (a proto field name we normalised). */
+export interface InputNote {
+  file: string
+  line?: number
+  resource: string
+  message: string
+}
+
+/** `file:line: Kind/namespace/name: spec.destination_selector → destinationSelector` */
+export function formatNote(note: InputNote): string {
+  return `${note.file}${note.line ? `:${note.line}` : ''}: ${note.resource}: ${note.message}`
 }
 
 export function formatProblem(problem: InputProblem): string {
@@ -58,6 +74,11 @@ export function parseDocuments(text: string, file: string): {objects: ParsedObje
       const node = doc.getIn([...prefix, ...path], true)
       return isNode(node) && node.range ? lineCounter.linePos(node.range[0]).line : undefined
     }
+    const keyLineOf = (prefix: (string | number)[]) => (path: (string | number)[]) => {
+      const parent = path.length ? doc.getIn([...prefix, ...path.slice(0, -1)], true) : undefined
+      const pair = isMap(parent) ? parent.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === path.at(-1)) : undefined
+      return isNode(pair?.key) && pair.key.range ? lineCounter.linePos(pair.key.range[0]).line : lineOf(prefix)(path)
+    }
     if (typeof value !== 'object' || Array.isArray(value)) {
       problems.push({file, line: docLine, message: 'expected a Kubernetes object (apiVersion, kind, metadata), got ' + (Array.isArray(value) ? 'a list' : `a ${typeof value}`)})
       continue
@@ -72,11 +93,11 @@ export function parseDocuments(text: string, file: string): {objects: ParsedObje
         const itemLine = lineOf(['items', index])([]) ?? docLine
         if (item === null || typeof item !== 'object' || Array.isArray(item)) {
           problems.push({file, line: itemLine, message: `items[${index}]: expected a Kubernetes object`})
-        } else objects.push({object: item as Record<string, unknown>, origin: {file, line: itemLine}, lineOf: lineOf(['items', index])})
+        } else objects.push({object: item as Record<string, unknown>, origin: {file, line: itemLine}, lineOf: lineOf(['items', index]), keyLineOf: keyLineOf(['items', index])})
       })
       continue
     }
-    objects.push({object: record, origin: {file, line: docLine}, lineOf: lineOf([])})
+    objects.push({object: record, origin: {file, line: docLine}, lineOf: lineOf([]), keyLineOf: keyLineOf([])})
   }
   return {objects, problems}
 }
@@ -96,13 +117,16 @@ export interface LoadedResource {
 
 /**
  * Turns parsed objects into SMH resources: kind and apiVersion known, metadata.name set, spec valid against the
- * schema, no two resources with the same Kind/namespace/name. A missing namespace means the SMH namespace.
+ * schema, no two resources with the same Kind/namespace/name. A missing namespace means the SMH namespace. Field
+ * names in `spec` written in Service Mesh Hub's proto spelling (`destination_selector`) are normalised first, each
+ * with a note; one field in both spellings is a problem.
  */
-export function checkResources(objects: ParsedObject[]): {resources: LoadedResource[]; problems: InputProblem[]} {
+export function checkResources(objects: ParsedObject[]): {resources: LoadedResource[]; problems: InputProblem[]; notes: InputNote[]} {
   const resources: LoadedResource[] = []
   const problems: InputProblem[] = []
+  const notes: InputNote[] = []
   const seen = new Map<string, Origin>()
-  for (const {object, origin, lineOf} of objects) {
+  for (const {object, origin, lineOf, keyLineOf = lineOf} of objects) {
     const kind = object.kind
     const metadata = (object.metadata ?? {}) as Record<string, unknown>
     const name = typeof metadata.name === 'string' ? metadata.name : undefined
@@ -139,10 +163,23 @@ export function checkResources(objects: ParsedObject[]): {resources: LoadedResou
       problems.push({...at('spec'), message: 'is required'})
       continue
     }
-    const schemaProblems = validateAgainstSchema(object.spec, schema.spec, 'spec')
+    const spelling = normalizeSpelling(object.spec, schema.spec, 'spec')
+    const spec = spelling.value
+    for (const rename of spelling.renames) {
+      notes.push({file: origin.file, line: keyLineOf(['spec', ...rename.writtenPath]) ?? origin.line, resource: id, message: `${rename.parent}.${rename.from} → ${rename.to}`})
+    }
+    for (const clash of spelling.clashes) {
+      problems.push({
+        ...at(`${clash.parent}.${clash.camel}`, keyLineOf(['spec', ...clash.writtenPath])),
+        message: `given twice, as ${clash.camel} and as ${clash.snake} (its proto spelling); keep one`,
+      })
+    }
+    // Problems name fields in JSON spelling; their lines come from the fields as written.
+    const writtenLineOf: ParsedObject['lineOf'] = (path) => lineOf(path[0] === 'spec' ? ['spec', ...spelling.writtenPathOf(path.slice(1))] : path)
+    const schemaProblems = validateAgainstSchema(spec, schema.spec, 'spec')
     for (const problem of schemaProblems) {
       const segments = problem.path.split(/\.|\[(\d+)\]/).filter((s) => s !== undefined && s !== '').map((s) => (/^\d+$/.test(s) ? Number(s) : s))
-      problems.push({...at(problem.path, nearestLine(lineOf, segments)), message: problem.message})
+      problems.push({...at(problem.path, nearestLine(writtenLineOf, segments)), message: problem.message})
     }
     const key = id
     const earlier = seen.get(key)
@@ -151,17 +188,17 @@ export function checkResources(objects: ParsedObject[]): {resources: LoadedResou
       continue
     }
     seen.set(key, origin)
-    if (schemaProblems.length > 0 || object.apiVersion !== apiVersion || !name) continue
+    if (schemaProblems.length > 0 || spelling.clashes.length > 0 || object.apiVersion !== apiVersion || !name) continue
     const resource = {
       apiVersion,
       kind,
       metadata: {...metadata, name, namespace},
-      spec: object.spec,
+      spec,
       ...(object.status === undefined ? {} : {status: object.status}),
     } as SmhResource
     resources.push({resource, origin})
   }
-  return {resources, problems}
+  return {resources, problems, notes}
 }
 
 function nearestLine(lineOf: ParsedObject['lineOf'], segments: (string | number)[]): number | undefined {

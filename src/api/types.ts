@@ -197,6 +197,11 @@ export interface ResourceStatus {
   observedGeneration?: number
   state: ApprovalState
   errors: string[]
+  /**
+   * What is accepted but likely not meant: a selector that matches no service or workload. Only when there are any
+   * (`spec.destinationSelector[0]: kubeServiceMatcher {labels: {app: nope}} matches no service in any registered cluster`).
+   */
+  warnings?: string[]
   /** TrafficPolicy / AccessPolicy: per selected service (`reviews-default-kind2`). */
   trafficTargets?: Record<string, ApprovalStatus>
   /** FailoverService / VirtualMesh: per mesh (`istiod-istio-system-kind2`). */

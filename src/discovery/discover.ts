@@ -1,15 +1,21 @@
 import {parse as parseYaml} from 'yaml'
 
-import {mapMatches, selectorMatches} from './labels.js'
-import {discoveredName} from './naming.js'
-import type {ClusterDiscovery, ControllerKind, DiscoveryOptions, KubeObject, Mesh, MeshGateway, MeshService, ServicePort, Workload} from './types.js'
+import {mapMatches} from './labels.js'
+import {discoveredName, sanitizeName} from './naming.js'
+import type {ClusterDiscovery, ControllerKind, DiscoveryOptions, KubeObject, Mesh, MeshGateway, MeshService, OwnerReference, ServicePort, Workload} from './types.js'
 
 const DEFAULT_GATEWAY_SELECTORS = [{istio: 'eastwestgateway'}, {istio: 'ingressgateway'}]
 const DEFAULT_GATEWAY_PORT_NAMES = ['tls']
 /** Labels that vary between pods for reasons other than versions: never subsets. */
-const NON_SUBSET_LABELS = new Set(['pod-template-hash', 'service.istio.io/canonical-revision', 'controller-revision-hash', 'pod-template-generation', 'statefulset.kubernetes.io/pod-name', 'apps.kubernetes.io/pod-index'])
-const CONTROLLER_KINDS: ControllerKind[] = ['Deployment', 'DaemonSet', 'StatefulSet']
+const NON_SUBSET_LABELS = new Set([
+  'pod-template-hash', 'service.istio.io/canonical-revision', 'controller-revision-hash', 'pod-template-generation',
+  'statefulset.kubernetes.io/pod-name', 'apps.kubernetes.io/pod-index', 'rollouts-pod-template-hash',
+  'controller-uid', 'batch.kubernetes.io/controller-uid', 'job-name', 'batch.kubernetes.io/job-name', 'batch.kubernetes.io/job-completion-index',
+])
+/** Controllers whose pod template the snapshot holds: their template gives the workload's labels and identity. */
+const TEMPLATED_KINDS: string[] = ['Deployment', 'DaemonSet', 'StatefulSet']
 
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 const byName = (a: {metadata: {name: string; namespace?: string}}, b: {metadata: {name: string; namespace?: string}}) =>
   `${a.metadata.namespace ?? ''}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace ?? ''}/${b.metadata.name}`)
 
@@ -111,16 +117,48 @@ function gatewaysOf(services: KubeObject[], pods: KubeObject[], istioGateways: K
     .map((f) => f.gateway)
 }
 
-/** The controller a pod belongs to, by owner references (pod → ReplicaSet `<deployment>-<hash>` → Deployment). */
-function ownerOf(pod: KubeObject): {kind: ControllerKind; name: string} | undefined {
-  const owner = pod.metadata.ownerReferences?.find((o) => o.controller !== false)
-  if (!owner) return undefined
-  if (owner.kind === 'ReplicaSet') {
-    const dash = owner.name.lastIndexOf('-')
-    return dash > 0 ? {kind: 'Deployment', name: owner.name.slice(0, dash)} : undefined
+/** The owner reference that manages an object (`controller: true`; an old object may not mark it). */
+function controllerRef(object: KubeObject): OwnerReference | undefined {
+  const owners = object.metadata.ownerReferences ?? []
+  return owners.find((o) => o.controller === true) ?? owners.find((o) => o.controller !== false)
+}
+
+interface PodOwner {
+  kind: ControllerKind
+  name: string
+}
+
+const namespacedKey = (namespace: string | undefined, name: string) => `${namespace ?? 'default'}/${name}`
+
+/**
+ * Who a pod belongs to, as Istio sees a workload: follow its controller up through a ReplicaSet to whatever owns
+ * that (a Deployment, an Argo Rollout, ...); a pod with no owner is a workload of its own. A ReplicaSet missing from
+ * the snapshot (snapshots made before ReplicaSets were listed) is taken as `<deployment>-<pod-template-hash>` when
+ * that Deployment exists, as discovery did before.
+ */
+function ownerOf(pod: KubeObject, replicaSets: Map<string, KubeObject>, deployments: Map<string, KubeObject>): PodOwner {
+  const owner = controllerRef(pod)
+  if (!owner) return {kind: 'Pod', name: pod.metadata.name}
+  if (owner.kind !== 'ReplicaSet') return {kind: owner.kind, name: owner.name}
+  const replicaSet = replicaSets.get(namespacedKey(pod.metadata.namespace, owner.name))
+  if (replicaSet) {
+    const above = controllerRef(replicaSet)
+    return above ? {kind: above.kind, name: above.name} : {kind: 'ReplicaSet', name: owner.name}
   }
-  if (owner.kind === 'DaemonSet' || owner.kind === 'StatefulSet') return {kind: owner.kind, name: owner.name}
-  return undefined
+  const dash = owner.name.lastIndexOf('-')
+  const guessed = dash > 0 ? owner.name.slice(0, dash) : ''
+  if (guessed && deployments.has(namespacedKey(pod.metadata.namespace, guessed))) return {kind: 'Deployment', name: guessed}
+  return {kind: 'ReplicaSet', name: owner.name}
+}
+
+/** The labels every one of these pods carries, with the same value: what a workload without a template shares. */
+function commonLabels(pods: KubeObject[]): Record<string, string> {
+  const [first, ...rest] = pods
+  const common: Record<string, string> = {}
+  for (const [key, value] of Object.entries(first?.metadata.labels ?? {})) {
+    if (rest.every((pod) => pod.metadata.labels?.[key] === value)) common[key] = value
+  }
+  return common
 }
 
 function servicePorts(service: KubeObject): ServicePort[] {
@@ -134,9 +172,8 @@ function servicePorts(service: KubeObject): ServicePort[] {
 }
 
 /**
- * Meshes, workloads and services of one cluster from its objects (what `kubectl get namespaces,deployments,
- * daemonsets,statefulsets,pods,services,serviceaccounts,configmaps -A -o yaml` prints). Pure: same objects, same
- * result, in a stable order.
+ * Meshes, workloads and services of one cluster from its objects (the kinds of `DISCOVERED_KINDS`, as
+ * `SNAPSHOT_COMMAND` prints them). Pure: same objects, same result, in a stable order.
  */
 export function discoverCluster(cluster: string, objects: KubeObject[], options: DiscoveryOptions = {}): ClusterDiscovery {
   const settings: Required<DiscoveryOptions> = {
@@ -174,48 +211,64 @@ export function discoverCluster(cluster: string, objects: KubeObject[], options:
   }
 
   const workloads: Workload[] = []
+  // The labels of the sidecar pods of each workload: a Service backs onto a workload when it selects any of them.
+  const sidecarPodLabels = new Map<Workload, Record<string, string>[]>()
   if (meshes.length > 0) {
-    const podsByController = new Map<string, KubeObject[]>()
+    const replicaSets = new Map(ofKind('ReplicaSet').map((rs) => [namespacedKey(rs.metadata.namespace, rs.metadata.name), rs]))
+    const deploymentsByName = new Map(deployments.map((d) => [namespacedKey(d.metadata.namespace, d.metadata.name), d]))
+    const templated = new Map<string, KubeObject>()
+    for (const kind of TEMPLATED_KINDS) for (const controller of ofKind(kind)) templated.set(`${kind}/${namespacedKey(controller.metadata.namespace, controller.metadata.name)}`, controller)
+    const groups = new Map<string, {kind: ControllerKind; name: string; namespace: string; pods: KubeObject[]}>()
     for (const pod of pods) {
-      const owner = ownerOf(pod)
-      if (!owner) continue
-      const key = `${owner.kind}/${pod.metadata.namespace}/${owner.name}`
-      const list = podsByController.get(key)
-      if (list) list.push(pod)
-      else podsByController.set(key, [pod])
+      const namespace = pod.metadata.namespace ?? 'default'
+      if (istioNamespaces.has(namespace)) continue // istiod and the gateways are the mesh, not workloads in it
+      const owner = ownerOf(pod, replicaSets, deploymentsByName)
+      const key = `${owner.kind}/${namespacedKey(namespace, owner.name)}`
+      const group = groups.get(key)
+      if (group) group.pods.push(pod)
+      else groups.set(key, {...owner, namespace, pods: [pod]})
     }
-    for (const kind of CONTROLLER_KINDS) {
-      for (const controller of ofKind(kind)) {
-        const namespace = controller.metadata.namespace ?? 'default'
-        if (istioNamespaces.has(namespace)) continue // istiod and the gateways are the mesh, not workloads in it
-        const template = controller.spec?.template
-        const owned = (podsByController.get(`${kind}/${namespace}/${controller.metadata.name}`) ?? []).filter((pod) =>
-          selectorMatches(controller.spec?.selector, pod.metadata.labels),
-        )
-        const inMesh = owned.some((pod) => hasIstioProxy(pod.spec)) || hasIstioProxy(template?.spec)
-        if (!inMesh) continue
-        const podLabels: Record<string, string> = {...(template?.metadata?.labels ?? owned[0]?.metadata.labels ?? {})}
-        const mesh = meshFor(podLabels)!
-        workloads.push({
-          name: `${discoveredName(controller.metadata.name, namespace, cluster)}-${kind.toLowerCase()}`,
-          cluster,
-          namespace,
-          controllerKind: kind,
-          controllerName: controller.metadata.name,
-          podLabels,
-          serviceAccountName: template?.spec?.serviceAccountName ?? template?.spec?.serviceAccount ?? 'default',
-          mesh: mesh.name,
-        })
+    // A controller whose template carries the sidecar (manual injection) is in the mesh even with no pods yet.
+    for (const [key, controller] of templated) {
+      const namespace = controller.metadata.namespace ?? 'default'
+      if (!groups.has(key) && !istioNamespaces.has(namespace) && hasIstioProxy(controller.spec?.template?.spec)) {
+        groups.set(key, {kind: controller.kind, name: controller.metadata.name, namespace, pods: []})
       }
     }
+    const kindRank = (kind: string) => (TEMPLATED_KINDS.includes(kind) ? TEMPLATED_KINDS.indexOf(kind) : TEMPLATED_KINDS.length)
+    const ordered = [...groups.entries()].sort(
+      ([, a], [, b]) => kindRank(a.kind) - kindRank(b.kind) || compare(a.kind, b.kind) || compare(a.namespace, b.namespace) || compare(a.name, b.name),
+    )
+    for (const [key, {kind, name, namespace, pods: owned}] of ordered) {
+      const template = templated.get(key)?.spec?.template
+      const withSidecar = owned.filter((pod) => hasIstioProxy(pod.spec))
+      if (withSidecar.length === 0 && !hasIstioProxy(template?.spec)) continue
+      // No template (a Rollout, a Job, bare pods: kinds the snapshot does not list): what all its pods share.
+      const podLabels: Record<string, string> = {...(template?.metadata?.labels ?? commonLabels(owned))}
+      const podSpec = template?.spec ?? owned[0]?.spec
+      const workload: Workload = {
+        name: sanitizeName(`${discoveredName(name, namespace, cluster)}-${kind.toLowerCase()}`),
+        cluster,
+        namespace,
+        controllerKind: kind,
+        controllerName: name,
+        podLabels,
+        serviceAccountName: podSpec?.serviceAccountName ?? podSpec?.serviceAccount ?? 'default',
+        mesh: meshFor(podLabels)!.name,
+      }
+      workloads.push(workload)
+      sidecarPodLabels.set(workload, withSidecar.map((pod) => pod.metadata.labels ?? {}))
+    }
   }
+  const selects = (selector: Record<string, string>, workload: Workload) =>
+    mapMatches(selector, workload.podLabels) || sidecarPodLabels.get(workload)!.some((labels) => mapMatches(selector, labels))
 
   const meshServices: MeshService[] = []
   for (const service of services) {
     const selector: Record<string, string> | undefined = service.spec?.selector
     const namespace = service.metadata.namespace ?? 'default'
     if (!selector || Object.keys(selector).length === 0 || istioNamespaces.has(namespace)) continue
-    const backing = workloads.filter((w) => w.namespace === namespace && mapMatches(selector, w.podLabels))
+    const backing = workloads.filter((w) => w.namespace === namespace && selects(selector, w))
     const forced = service.metadata.annotations?.['discovery.smh.solo.io/enabled'] === 'true'
     if (backing.length === 0 && !(forced && meshes.length > 0)) continue
     const values = new Map<string, Set<string>>()

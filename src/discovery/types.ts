@@ -8,11 +8,18 @@ export interface KubeObject {
     namespace?: string
     labels?: Record<string, string>
     annotations?: Record<string, string>
-    ownerReferences?: {kind: string; name: string; controller?: boolean}[]
+    ownerReferences?: OwnerReference[]
   }
   spec?: any // eslint-disable-line @typescript-eslint/no-explicit-any -- cluster objects of many kinds
   status?: any // eslint-disable-line @typescript-eslint/no-explicit-any
   data?: Record<string, string>
+}
+
+export interface OwnerReference {
+  apiVersion?: string
+  kind: string
+  name: string
+  controller?: boolean
 }
 
 export interface MeshGateway {
@@ -47,10 +54,14 @@ export interface Mesh {
   gateways: MeshGateway[]
 }
 
-export type ControllerKind = 'Deployment' | 'DaemonSet' | 'StatefulSet'
+/**
+ * What owns a workload's pods: the top of their owner chain (a ReplicaSet's owner, such as a Deployment or an Argo
+ * `Rollout`), `Pod` for a pod that nothing owns, or any other controller kind as its owner reference names it.
+ */
+export type ControllerKind = 'Deployment' | 'DaemonSet' | 'StatefulSet' | 'ReplicaSet' | 'Rollout' | 'Job' | 'Pod' | (string & {})
 
 export interface Workload {
-  /** `reviews-v1-default-kind2-deployment` */
+  /** `<controller>-<namespace>-<cluster>-<kind lowercased>`: `reviews-v1-default-kind2-deployment`, `db-migrate-default-kind2-job`, `debug-default-kind2-pod` */
   name: string
   cluster: string
   namespace: string

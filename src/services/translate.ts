@@ -3,7 +3,7 @@
  * Returns data; never prints.
  */
 import {type LoadOptions, loadResources, loadSnapshot} from '../api/load.js'
-import {formatProblem} from '../api/parse.js'
+import {formatNote, formatProblem} from '../api/parse.js'
 import type {ResourceStatus} from '../api/types.js'
 import type {KubeObject} from '../discovery/types.js'
 import {UsageError} from '../errors.js'
@@ -25,19 +25,22 @@ export interface TranslateCommandOptions extends TranslateFilesOptions {
  * What `kubectl smh translate` does: load and translate; any input problem or INVALID resource is a UsageError
  * listing every problem, before anything is written; with outputDir, the manifests are written there.
  */
-export async function translateCommand(options: TranslateCommandOptions): Promise<TranslateResult & {written?: string[]}> {
+export async function translateCommand(options: TranslateCommandOptions): Promise<TranslateResult & {written?: string[]; notes: string[]}> {
   const outcome = await translateFiles(options)
   const problems = outcome.result ? invalidStatusProblems(outcome.result.statuses) : outcome.problems
   if (problems.length || !outcome.result) {
-    throw new UsageError(`invalid input: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, problems)
+    // The notes too: problems name fields in camelCase, which may not be how the file spells them.
+    throw new UsageError(`invalid input: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, [...problems, ...outcome.notes.map((n) => `note: ${n}`)])
   }
-  if (!options.outputDir) return outcome.result
-  return {...outcome.result, written: await writeManifests(options.outputDir, outcome.result.clusters)}
+  if (!options.outputDir) return {...outcome.result, notes: outcome.notes}
+  return {...outcome.result, notes: outcome.notes, written: await writeManifests(options.outputDir, outcome.result.clusters)}
 }
 
 export interface TranslateFilesOutcome {
   /** Input problems (syntax, schema, flags), one line each; when any, there is no result. */
   problems: string[]
+  /** What was normalised in the input (proto field names), one line each, to print as `note: ...`. */
+  notes: string[]
   result?: TranslateResult
 }
 
@@ -68,8 +71,9 @@ export async function translateFiles(options: TranslateFilesOptions): Promise<Tr
   }
   const loaded = await loadResources(options.filenames, options)
   problems.push(...loaded.problems.map(formatProblem))
-  if (problems.length) return {problems}
-  return {problems, result: translate({resources: loaded.resources.map((r) => r.resource), snapshots})}
+  const notes = loaded.notes.map(formatNote)
+  if (problems.length) return {problems, notes}
+  return {problems, notes, result: translate({resources: loaded.resources.map((r) => r.resource), snapshots})}
 }
 
 /** One line per error of each INVALID resource: `TrafficPolicy/default/x: <error>`. */

@@ -8,7 +8,7 @@ import {resourceId} from '../api/types.js'
 import type {MeshService} from '../discovery/types.js'
 import {type AuthorizationPolicySpec, type IstioObject, authorizationPolicy} from './istio.js'
 import {type Context, keyOf, newStatus} from './model.js'
-import {selectServices} from './selectors.js'
+import {selectServices, unmatchedIdentitySelectors} from './selectors.js'
 import type {AcceptedVirtualMesh} from './virtual-mesh.js'
 
 type Rule = NonNullable<AuthorizationPolicySpec['rules']>[number]
@@ -80,6 +80,8 @@ export function translateAccess(context: Context, virtualMeshes: AcceptedVirtual
     statuses.push(status)
     const selected = selectServices(context, policy.spec.destinationSelector, 'spec.destinationSelector')
     status.errors.push(...selected.errors)
+    const warnings = [...selected.warnings, ...unmatchedIdentitySelectors(context, policy.spec.sourceSelector, 'spec.sourceSelector')]
+    if (warnings.length) status.warnings = warnings
     const rule = ruleOf(context, policy, status.errors)
     if (status.errors.length) {
       status.state = 'INVALID'

@@ -15,7 +15,7 @@ import {type IstioObject, KIND_ORDER, type OutlierDetectionSettings, destination
 import {buildContext, newStatus, serviceLocalFqdn} from './model.js'
 import {VirtualIpAllocator, subsetName} from './naming.js'
 import {sortRoutes} from './routes.js'
-import {selectServices} from './selectors.js'
+import {selectServices, unmatchedWorkloadSelectors} from './selectors.js'
 import {type TrafficPolicyPlan, buildRoute, failoverRefId, planTrafficPolicy} from './traffic-policy.js'
 import {checkVirtualMeshes} from './virtual-mesh.js'
 
@@ -53,8 +53,10 @@ export function translate(input: TranslateInput): TranslateResult {
   const reach = virtualMeshes.reach
 
   const failoverById = new Map(context.failoverServices.map((fs) => [resourceId(fs), fs]))
+  const selectorWarnings = new Map<string, string[]>()
   const plans: TrafficPolicyPlan[] = context.trafficPolicies.map((policy) => {
     const selected = selectServices(context, policy.spec.destinationSelector, 'spec.destinationSelector')
+    selectorWarnings.set(resourceId(policy), [...selected.warnings, ...unmatchedWorkloadSelectors(context, policy.spec.sourceSelector, 'spec.sourceSelector')])
     return planTrafficPolicy(context, reach, failoverById, policy, selected.services, selected.errors)
   })
 
@@ -82,6 +84,8 @@ export function translate(input: TranslateInput): TranslateResult {
     const status = newStatus(plan.policy)
     statuses.push(status)
     status.errors.push(...plan.errors)
+    const warnings = selectorWarnings.get(plan.id) ?? []
+    if (warnings.length) status.warnings = warnings
     status.trafficTargets = {}
     const conflicts = settlement.conflicts.get(plan.id)
     const rejected = rejectedForFailover.get(plan.id) ?? []

@@ -47,6 +47,7 @@ const cases: BadCase[] = [
   {name: 'FailoverService without backing services', files: {'a.yaml': FS(FS_SPEC.split('  backingServices:')[0])}, expect: ['spec.backingServices: is required']},
   {name: 'two destinations kinds in one entry (oneof)', files: {'a.yaml': TP('x', `${REVIEWS2}  trafficShift:\n    destinations:\n    - kubeService: {name: reviews, namespace: default, clusterName: kind2}\n      failoverServiceRef: {name: fs}`)}, expect: ['spec.trafficShift.destinations[0]: set only one of kubeService, failoverServiceRef, failoverService']},
   {name: 'an HTTP method that does not exist', files: {'a.yaml': TP('x', `${REVIEWS2}  httpRequestMatchers:\n  - method: {method: FETCH}\n  requestTimeout: 1s`)}, expect: ['spec.httpRequestMatchers[0].method.method: expected one of GET, POST']},
+  {name: 'a field in both spellings (camelCase and proto snake_case)', files: {'a.yaml': TP('x', `${REVIEWS2}  requestTimeout: 1s\n  request_timeout: 2s`)}, expect: [/a\.yaml:\d+: TrafficPolicy\/service-mesh-hub\/x: spec\.requestTimeout: given twice, as requestTimeout and as request_timeout \(its proto spelling\); keep one/]},
   {name: 'the same resource twice', files: {'a.yaml': TP('x', `${REVIEWS2}  requestTimeout: 1s`), 'b.yaml': TP('x', `${REVIEWS2}  requestTimeout: 2s`)}, expect: [/b\.yaml:1: TrafficPolicy\/service-mesh-hub\/x: defined twice \(first at .*a\.yaml:1\)/]},
   {name: 'a service that does not exist', files: {'a.yaml': TP('x', `  destinationSelector:\n  - kubeServiceRefs:\n      services: [{name: reviewz, namespace: default, clusterName: kind2}]\n  requestTimeout: 1s`)}, expect: ['TrafficPolicy/service-mesh-hub/x: spec.destinationSelector[0].kubeServiceRefs.services[0]: service reviewz.default in cluster kind2 not found']},
   {name: 'a service in the wrong namespace', files: {'a.yaml': TP('x', `  destinationSelector:\n  - kubeServiceRefs:\n      services: [{name: reviews, namespace: bookinfo, clusterName: kind2}]\n  requestTimeout: 1s`)}, expect: ['service reviews.bookinfo in cluster kind2 not found among the services of the mesh (reviews exists in namespace default)']},
@@ -126,6 +127,17 @@ describe('kubectl smh translate on good input', () => {
     expect(written.stdout).toBe('')
     expect(readdirSync(join(dir, 'kind2'))).toContain('envoyfilter-istio-system-reviews-failover.yaml')
     expect(readdirSync(join(dir, 'kind3'))).toContain('destinationrule-default-reviews.yaml')
+  })
+  it('a selector that matches nothing: ACCEPTED, exit 0, one warning line on stderr naming the selector', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smh-warn-'))
+    writeFileSync(join(dir, 'a.yaml'), TP('nope', '  destinationSelector:\n  - kubeServiceMatcher: {labels: {app: nope}}\n  requestTimeout: 1s'))
+    const result = await runCli(['translate', '-f', join(dir, 'a.yaml'), ...SNAPSHOTS])
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout).toBe('')
+    expect(result.stderr).toMatch(/TrafficPolicy\s+service-mesh-hub\s+nope\s+ACCEPTED/)
+    expect(result.stderr.split('\n').filter((line) => line.startsWith('warning: '))).toEqual([
+      'warning: TrafficPolicy/service-mesh-hub/nope: spec.destinationSelector[0]: kubeServiceMatcher {labels: {app: nope}} matches no service in any registered cluster',
+    ])
   })
   it('--help shows examples as kubectl smh translate', async () => {
     const help = await runCli(['translate', '--help'])

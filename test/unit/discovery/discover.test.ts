@@ -4,7 +4,7 @@ import {describe, expect, it} from 'vitest'
 
 import {discoverCluster} from '../../../src/discovery/index.js'
 import type {KubeObject} from '../../../src/discovery/index.js'
-import {FIXTURE_SNAPSHOTS, snapshotObjects} from '../../support/golden.js'
+import {FIXTURE_SNAPSHOTS, GOLDEN_DIR, snapshotObjects} from '../../support/golden.js'
 
 const fixtures = {
   kind2: await snapshotObjects(join(FIXTURE_SNAPSHOTS, 'kind2.yaml')),
@@ -48,5 +48,103 @@ describe('discovery from a cluster snapshot', () => {
   it('reads the trust domain from the istio ConfigMap, default cluster.local', () => {
     const objects = snapshot('kind2').filter((o) => o.kind !== 'ConfigMap')
     expect(discoverCluster('kind2', objects).meshes[0].trustDomain).toBe('cluster.local')
+  })
+})
+
+const goldenSnapshot = (name: string) => snapshotObjects(join(GOLDEN_DIR, name, 'kind2.yaml'))
+/** A pod with a sidecar in namespace shop, owned as given (nothing: a bare pod). */
+const meshPod = (name: string, labels: Record<string, string>, owner?: {apiVersion: string; kind: string; name: string}): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: {name, namespace: 'shop', labels, ...(owner ? {ownerReferences: [{...owner, controller: true}]} : {})},
+  spec: {serviceAccountName: 'shop', containers: [{name: 'app', image: 'example/app:1'}, {name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.30.3'}]},
+})
+const shopService: KubeObject = {apiVersion: 'v1', kind: 'Service', metadata: {name: 'shop', namespace: 'shop'}, spec: {selector: {app: 'shop'}, ports: [{name: 'http', port: 80}]}}
+const istiodOnly = () => snapshot('kind2').filter((o) => o.metadata.namespace === 'istio-system' && o.kind !== 'Pod')
+
+describe('discovery of workloads, whoever owns the pods (as Istio sees them)', () => {
+  it('follows pod → ReplicaSet → Argo Rollout through the ReplicaSets\' ownerReferences', async () => {
+    const found = discoverCluster('kind2', await goldenSnapshot('discovery-argo-rollout'))
+    expect(found.workloads).toEqual([
+      {
+        name: 'checkout-shop-kind2-rollout', cluster: 'kind2', namespace: 'shop', controllerKind: 'Rollout', controllerName: 'checkout',
+        // What both ReplicaSets' pods share: not the per-ReplicaSet rollouts-pod-template-hash.
+        podLabels: {app: 'checkout', 'security.istio.io/tlsMode': 'istio'}, serviceAccountName: 'checkout', mesh: 'istiod-istio-system-kind2',
+      },
+    ])
+    // Argo's canary Service pins one ReplicaSet's hash: it selects the Rollout's canary pod, so it is in the mesh too.
+    expect(found.services.map((s) => [s.serviceName, s.workloads, s.subsets])).toEqual([
+      ['checkout', ['checkout-shop-kind2-rollout'], {}],
+      ['checkout-canary', ['checkout-shop-kind2-rollout'], {}],
+    ])
+  })
+
+  it('makes each Job a workload (kind Job), and the labels the Job controller stamps are no subsets', async () => {
+    const found = discoverCluster('kind2', await goldenSnapshot('discovery-job'))
+    expect(found.workloads.map((w) => [w.name, w.controllerKind, w.serviceAccountName])).toEqual([
+      ['nightly-report-29123460-batch-kind2-job', 'Job', 'report-worker'],
+      ['nightly-report-29124900-batch-kind2-job', 'Job', 'report-worker'],
+    ])
+    expect(found.services).toEqual([expect.objectContaining({name: 'report-worker-batch-kind2', subsets: {}, workloads: found.workloads.map((w) => w.name)})])
+  })
+
+  it('makes each bare pod a workload (kind Pod) whose labels are its own', async () => {
+    const found = discoverCluster('kind2', await goldenSnapshot('discovery-bare-pods'))
+    expect(found.workloads.map((w) => [w.name, w.controllerKind, w.controllerName, w.podLabels.version, w.serviceAccountName])).toEqual([
+      ['billing-v1-legacy-kind2-pod', 'Pod', 'billing-v1', 'v1', 'billing'],
+      ['billing-v2-legacy-kind2-pod', 'Pod', 'billing-v2', 'v2', 'billing'],
+    ])
+    expect(found.services).toEqual([expect.objectContaining({name: 'billing-legacy-kind2', subsets: {version: ['v1', 'v2']}})])
+  })
+
+  it('reads the ReplicaSet\'s owner, not its name: a ReplicaSet named unlike its Deployment still belongs to it', () => {
+    const renamed = snapshot('kind2').map((o) => {
+      if (o.kind === 'ReplicaSet' && o.metadata.name.startsWith('reviews-v1-')) return {...o, metadata: {...o.metadata, name: 'rs-one'}}
+      const owner = o.metadata.ownerReferences?.[0]
+      if (o.kind === 'Pod' && owner?.name.startsWith('reviews-v1-')) return {...o, metadata: {...o.metadata, ownerReferences: [{...owner, name: 'rs-one'}]}}
+      return o
+    })
+    expect(discoverCluster('kind2', renamed)).toEqual(discoverCluster('kind2', snapshot('kind2')))
+  })
+
+  it('still reads snapshots made without ReplicaSets, guessing <deployment>-<hash> from the name as before', () => {
+    const old = snapshot('kind2').filter((o) => o.kind !== 'ReplicaSet')
+    const found = discoverCluster('kind2', old)
+    expect(found).toEqual(discoverCluster('kind2', snapshot('kind2')))
+    expect(found.workloads.map((w) => w.controllerKind)).toEqual(found.workloads.map(() => 'Deployment'))
+  })
+
+  it('names any other owner after its kind: a ReplicaSet nobody owns, an OpenKruise CloneSet', () => {
+    const objects = [
+      ...istiodOnly(),
+      shopService,
+      {apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: {name: 'shop-legacy', namespace: 'shop'}, spec: {}},
+      meshPod('shop-legacy-abcde', {app: 'shop', version: 'v1'}, {apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'shop-legacy'}),
+      meshPod('shop-v2-fghij', {app: 'shop', version: 'v2'}, {apiVersion: 'apps.kruise.io/v1alpha1', kind: 'CloneSet', name: 'shop-v2'}),
+    ]
+    const found = discoverCluster('kind2', objects)
+    expect(found.workloads.map((w) => [w.name, w.controllerKind])).toEqual([
+      ['shop-v2-shop-kind2-cloneset', 'CloneSet'],
+      ['shop-legacy-shop-kind2-replicaset', 'ReplicaSet'],
+    ])
+    expect(found.services[0].subsets).toEqual({version: ['v1', 'v2']})
+  })
+
+  it('counts a native sidecar (istio-proxy as an init container), and no pod without a sidecar', () => {
+    const native = meshPod('native', {app: 'shop'})
+    native.spec = {containers: [{name: 'app', image: 'example/app:1'}], initContainers: [{name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.30.3', restartPolicy: 'Always'}]}
+    const plain = meshPod('plain', {app: 'plain'})
+    plain.spec = {containers: [{name: 'app', image: 'example/app:1'}]}
+    const found = discoverCluster('kind2', [...istiodOnly(), shopService, native, plain])
+    expect(found.workloads.map((w) => w.name)).toEqual(['native-shop-kind2-pod'])
+    expect(found.services.map((s) => s.name)).toEqual(['shop-shop-kind2'])
+  })
+
+  it('counts a Deployment whose template carries the sidecar before it has pods', () => {
+    const deployment: KubeObject = {
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: {name: 'shop', namespace: 'shop'},
+      spec: {selector: {matchLabels: {app: 'shop'}}, template: {metadata: {labels: {app: 'shop'}}, spec: {serviceAccountName: 'shop', containers: [{name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.30.3'}]}}},
+    }
+    expect(discoverCluster('kind2', [...istiodOnly(), shopService, deployment]).workloads).toEqual([expect.objectContaining({name: 'shop-shop-kind2-deployment', serviceAccountName: 'shop'})])
   })
 })
