@@ -67,6 +67,9 @@ export function registrationRules(istio: IstioNamespaceAccess[]): {cluster: Poli
     rules: [
       {apiGroups: [''], resources: ['configmaps'], verbs: ['get'], resourceNames: [...access.configMaps].sort()},
       {apiGroups: [''], resources: ['secrets'], verbs: ['delete', 'get', 'patch'], resourceNames: ['cacerts']},
+      // A create is authorised before the name is known, so RBAC cannot name it: the admission policy below
+      // refuses every Secret this identity creates but cacerts.
+      {apiGroups: [''], resources: ['secrets'], verbs: ['create']},
       ...(access.deployments.length ? [{apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'patch'], resourceNames: [...access.deployments].sort()}] : []),
     ],
   }))
@@ -93,6 +96,25 @@ export function istioAccessOf(cluster: string, objects: KubeObject[]): IstioName
     }
   }
   return [...byNamespace.values()].sort((a, b) => (a.namespace < b.namespace ? -1 : 1))
+}
+
+/**
+ * Admits this registration's Secret creates only for `cacerts` (RBAC grants create on Secrets in the Istio
+ * namespaces, by name it cannot). A ValidatingAdmissionPolicy: in the API server itself, nothing runs.
+ */
+export function createOnlyCacertsPolicy(name: string, labels: Record<string, string>): Record<string, unknown>[] {
+  const policy = roleName(name)
+  return [
+    {apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicy', metadata: {name: policy, labels}, spec: {
+      failurePolicy: 'Fail',
+      matchConstraints: {resourceRules: [{apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['secrets']}]},
+      matchConditions: [{name: 'registration-identity', expression: `request.userInfo.username == 'system:serviceaccount:${SMH_NAMESPACE}:${name}'`}],
+      validations: [{expression: "object.metadata.name == 'cacerts'", message: `the kubectl-smh registration ${name} may create no Secret but cacerts`}],
+    }},
+    {apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding', metadata: {name: policy, labels}, spec: {
+      policyName: policy, validationActions: ['Deny'],
+    }},
+  ]
 }
 
 export interface RegisterOptions {
@@ -149,6 +171,7 @@ export async function registerCluster(options: RegisterOptions): Promise<Registe
     await apply(remote, {apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: {name: roleName(name), labels}, rules: rules.cluster})
     await apply(remote, {apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: {name: roleName(name), labels},
       roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: roleName(name)}, subjects: [subject]})
+    for (const object of createOnlyCacertsPolicy(name, labels)) await apply(remote, object)
     for (const {namespace, rules: namespacedRules} of rules.namespaced) {
       await apply(remote, {apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: {name: roleName(name), namespace, labels}, rules: namespacedRules})
       await apply(remote, {apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: {name: roleName(name), namespace, labels},
@@ -235,9 +258,10 @@ export async function deregisterCluster(options: DeregisterOptions): Promise<Der
     }
     progress(`${name}: removing its RBAC and service account`)
     const selector = `${REGISTRATION_LABEL}=${name}`
-    for (const kind of ['RoleBinding', 'Role', 'ClusterRoleBinding', 'ClusterRole']) {
-      for (const object of await listAll(remote, 'rbac.authorization.k8s.io/v1', kind, {labelSelector: selector})) {
-        await remove(remote, {apiVersion: 'rbac.authorization.k8s.io/v1', kind, metadata: {name: object.metadata!.name!, namespace: object.metadata!.namespace}})
+    for (const [apiVersion, kind] of [['rbac.authorization.k8s.io/v1', 'RoleBinding'], ['rbac.authorization.k8s.io/v1', 'Role'], ['rbac.authorization.k8s.io/v1', 'ClusterRoleBinding'],
+      ['rbac.authorization.k8s.io/v1', 'ClusterRole'], ['admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicyBinding'], ['admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicy']]) {
+      for (const object of await listAll(remote, apiVersion, kind, {labelSelector: selector})) {
+        await remove(remote, {apiVersion, kind, metadata: {name: object.metadata!.name!, namespace: object.metadata!.namespace}})
       }
     }
     await remove(remote, {apiVersion: 'v1', kind: 'ServiceAccount', metadata: {name, namespace: SMH_NAMESPACE}})

@@ -204,6 +204,12 @@ describe('registered credentials: least privilege', () => {
     expect(await status(c.objects.list('v1', 'ConfigMap'))).toBe(403)
     expect(await status(c.apply({apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'x', namespace: 'default'}} as never))).toBe(403)
     expect(await status(c.apply({apiVersion: 'v1', kind: 'Secret', metadata: {name: 'other', namespace: 'istio-system'}} as never))).toBe(403)
+    // Creating is granted in the Istio namespace (RBAC cannot name what is created); the registration's admission
+    // policy refuses every Secret but cacerts.
+    const created = await c.objects.create({apiVersion: 'v1', kind: 'Secret', metadata: {name: 'other', namespace: 'istio-system'}} as never).then(() => 'stored', (e: unknown) => c.describe(e))
+    expect(created).toContain("ValidatingAdmissionPolicy 'kubectl-smh-kind3'")
+    expect(created).toContain('may create no Secret but cacerts')
+    expect(await status(c.objects.create({apiVersion: 'v1', kind: 'Secret', metadata: {name: 'other', namespace: 'default'}} as never))).toBe(403)
     expect(await status(c.apply({apiVersion: 'apps/v1', kind: 'Deployment', metadata: {name: 'reviews-v3', namespace: 'default'}, spec: {}} as never))).toBe(403)
     expect(await status(c.objects.delete({apiVersion: 'v1', kind: 'Pod', metadata: {name: 'x', namespace: 'default'}} as never))).toBe(403)
     expect(await status(c.apply({apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: {name: 'escalate'}, rules: []} as never))).toBe(403)

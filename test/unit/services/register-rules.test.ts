@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {registrationRules} from '../../../src/services/register.js'
+import {createOnlyCacertsPolicy, registrationRules} from '../../../src/services/register.js'
 
 describe('the RBAC a registration grants', () => {
   const rules = registrationRules([{namespace: 'istio-system', configMaps: ['istio'], deployments: ['istio-ingressgateway', 'istiod']}])
@@ -23,11 +23,19 @@ describe('the RBAC a registration grants', () => {
     ])
   })
 
-  it('in the Istio namespace: the mesh config, cacerts and the control plane Deployments, each by name', () => {
+  it('in the Istio namespace: the mesh config, cacerts and the control plane Deployments, each by name (creates are checked by admission)', () => {
     expect(rules.namespaced).toEqual([{namespace: 'istio-system', rules: [
       {apiGroups: [''], resources: ['configmaps'], verbs: ['get'], resourceNames: ['istio']},
       {apiGroups: [''], resources: ['secrets'], verbs: ['delete', 'get', 'patch'], resourceNames: ['cacerts']},
+      {apiGroups: [''], resources: ['secrets'], verbs: ['create']},
       {apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'patch'], resourceNames: ['istio-ingressgateway', 'istiod']},
     ]}])
+  })
+
+  it('admits Secret creates by the registration only for cacerts', () => {
+    const [policy, binding] = createOnlyCacertsPolicy('kind3', {}) as {spec: Record<string, any>}[]
+    expect(policy.spec.matchConditions[0].expression).toBe("request.userInfo.username == 'system:serviceaccount:service-mesh-hub:kind3'")
+    expect(policy.spec.validations[0].expression).toBe("object.metadata.name == 'cacerts'")
+    expect(binding.spec).toEqual({policyName: 'kubectl-smh-kind3', validationActions: ['Deny']})
   })
 })
