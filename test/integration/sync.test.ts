@@ -244,7 +244,7 @@ spec:
   it("kind3's API server down: kind2 converges, exit 1 names kind3, kind2's objects that depend on kind3 are held; back up, sync converges", async () => {
     kubectl(['--context', 'kind1', 'apply', '-f', '-'], ratingsTimeout('5s'))
     const kind2Before = await generated('kind2')
-    await env.stopServer('kind3')
+    await env.stopServer('kind3', {signal: 'SIGKILL'}) // a crash, not a shutdown
     let result: CliResult
     try {
       result = await smh(['sync', '--request-timeout', '10s'])
@@ -328,6 +328,7 @@ describe('deregister and uninstall', () => {
     const removed: string[] = JSON.parse(result.stdout).removed
     expect(removed).toContain('kind3: ServiceAccount/service-mesh-hub/kind3')
     expect(removed).toContain('kind3: ClusterRole//kubectl-smh-kind3')
+    expect(removed).toContain('kind3: ValidatingAdmissionPolicy//kubectl-smh-kind3')
     expect(removed).toContain('management: KubernetesCluster/service-mesh-hub/kind3')
     expect(removed.some((r) => r.startsWith('kind3: DestinationRule/'))).toBe(true)
     expect((await generated('kind3')).size).toBe(0)
