@@ -38,6 +38,7 @@ are accepted and written as camelCase.`
     } finally {
       progress.stop()
     }
+    for (const note of result.notes) this.info(`note: ${note}`)
     const synced = result.sync
     this.output(result, () => [
       ...result.applied.map((a) => `${a.resource} ${a.action}`),

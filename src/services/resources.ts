@@ -5,7 +5,7 @@
 import {ApiException} from '@kubernetes/client-node'
 
 import {type LoadOptions, loadResources} from '../api/load.js'
-import {formatProblem} from '../api/parse.js'
+import {formatNote, formatProblem} from '../api/parse.js'
 import {KIND_SCHEMAS, type KindSchema} from '../api/schema.js'
 import {SMH_NAMESPACE, type SmhResource, resourceId} from '../api/types.js'
 import {UsageError} from '../errors.js'
@@ -33,6 +33,8 @@ export interface ApplyOptions extends LoadOptions {
 }
 
 export interface ApplyResult {
+  /** What was normalised on the way in (proto spellings → camelCase), one line each. */
+  notes: string[]
   applied: {resource: string; action: 'created' | 'configured' | 'unchanged'}[]
   sync?: SyncResult
 }
@@ -40,7 +42,8 @@ export interface ApplyResult {
 export async function applyResources(options: ApplyOptions): Promise<ApplyResult> {
   const {mgmt} = options
   const loaded = await loadResources(options.filenames, options)
-  if (loaded.problems.length) throw invalid(loaded.problems.map(formatProblem))
+  const notes = loaded.notes.map(formatNote)
+  if (loaded.problems.length) throw invalid([...loaded.problems.map(formatProblem), ...notes.map((n) => `note: ${n}`)])
   const incoming = loaded.resources.map((r) => r.resource)
   if (incoming.length === 0) throw new UsageError(`no SMH resources in ${options.filenames.join(', ')}`)
   if (incoming.some((r) => r.kind === 'KubernetesCluster')) {
@@ -75,8 +78,8 @@ export async function applyResources(options: ApplyOptions): Promise<ApplyResult
       throw mgmt.error(error)
     }
   }
-  if (options.noSync) return {applied}
-  return {applied, sync: await sync({...options.sync, mgmt, discovered})}
+  if (options.noSync) return {notes, applied}
+  return {notes, applied, sync: await sync({...options.sync, mgmt, discovered})}
 }
 
 function invalid(problems: string[]): UsageError {
