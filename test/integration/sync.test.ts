@@ -177,6 +177,57 @@ describe('the seed walkthrough on live clusters', () => {
   })
 })
 
+describe("users' YAML and lookups", () => {
+  it('apply -f takes proto spellings, says what it normalised, and stores camelCase', async () => {
+    const yaml = `apiVersion: networking.smh.solo.io/v1alpha2
+kind: TrafficPolicy
+metadata: {name: details-timeout, namespace: service-mesh-hub}
+spec:
+  destination_selector:
+  - kube_service_refs:
+      services:
+      - {name: details, namespace: default, cluster_name: kind2}
+  request_timeout: 3s
+`
+    const result = await smh(['apply', '-f', '-'], yaml)
+    expect(result.stderr).not.toContain('Error')
+    expect(result.code).toBe(0)
+    expect(result.stderr).toMatch(/note: .*destination_selector → destinationSelector/)
+    const stored = JSON.parse(kubectl(['--context', 'kind1', 'get', 'trafficpolicy', '-n', 'service-mesh-hub', 'details-timeout', '-o', 'json']))
+    expect(stored.spec).toEqual({destinationSelector: [{kubeServiceRefs: {services: [{name: 'details', namespace: 'default', clusterName: 'kind2'}]}}], requestTimeout: '3s'})
+    expect(stored.status.state).toBe('ACCEPTED')
+    expect((await generated('kind2')).has('VirtualService/default/details')).toBe(true)
+  })
+
+  it('a policy whose selector matches nothing stays ACCEPTED and says so, on stderr and in its status', async () => {
+    const yaml = `apiVersion: networking.smh.solo.io/v1alpha2
+kind: TrafficPolicy
+metadata: {name: matches-nothing, namespace: service-mesh-hub}
+spec:
+  destinationSelector:
+  - kubeServiceMatcher: {labels: {app: nothing-has-this}}
+  requestTimeout: 3s
+`
+    const result = await smh(['apply', '-f', '-'], yaml)
+    expect(result.code).toBe(0)
+    expect(result.stderr).toMatch(/matches-nothing\s+ACCEPTED\s+warning: .*nothing-has-this/)
+    const stored = JSON.parse((await smh(['get', 'tp', 'matches-nothing', '-o', 'json'])).stdout)
+    expect(stored.status.state).toBe('ACCEPTED')
+    expect(stored.status.warnings.join(' ')).toContain('nothing-has-this')
+    for (const name of ['matches-nothing', 'details-timeout']) expect((await smh(['delete', 'tp', name])).code).toBe(0)
+    expect((await generated('kind2')).has('VirtualService/default/details')).toBe(false)
+  })
+
+  it('get of a missing name: exit 2 with the nearest names', async () => {
+    const result = await smh(['get', 'fs', 'reviews-failovr'])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain('FailoverService "reviews-failovr" not found: did you mean reviews-failover?')
+    const unknownKind = await smh(['get', 'trafficpolicie'])
+    expect(unknownKind.code).toBe(2)
+    expect(unknownKind.stderr).toMatch(/unknown kind "trafficpolicie": use one of trafficpolicies \(tp\)/)
+  })
+})
+
 describe('registered credentials: least privilege', () => {
   const sa = async (cluster: string) => (await readRegisteredClusters(client('kind1'))).clusters.find((c) => c.name === cluster)!.client
   const status = (p: Promise<unknown>) => p.then(() => 200, (e: unknown) => (e instanceof ApiException ? e.code : String(e)))
