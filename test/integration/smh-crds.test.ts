@@ -1,9 +1,11 @@
+import {spawnSync} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
 
 import type {KubernetesObject} from '@kubernetes/client-node'
 import {beforeAll, describe, expect, inject, it} from 'vitest'
 
 import {crdManifests} from '../../src/api/crds.js'
+import {binaryPath} from '../../src/controlplane/binaries.js'
 import {readInputs} from '../../src/api/load.js'
 import {checkResources, formatProblem} from '../../src/api/parse.js'
 import {ClusterClient} from '../../src/kube/client.js'
@@ -55,5 +57,51 @@ describe('the SMH CRDs on the management cluster', () => {
     expect(ours.map(formatProblem).join('\n')).toContain('spec.outlierDetection.consecutiveErrors')
     const error = await mgmt.apply(bad).then(() => undefined, (e: unknown) => e)
     expect(describeKubeError(error, 'kind1')).toContain('.spec.outlierDetection.consecutiveErrors')
+  })
+})
+
+// What plain `kubectl apply` does with Service Mesh Hub's proto spelling (its OSM guide's snake_case YAML) against
+// our CRDs, which know only the camelCase names: the README's "Existing users' YAML" says what these find.
+describe("the SMH CRDs and Service Mesh Hub's proto (snake_case) spelling, through plain kubectl apply", () => {
+  const namespace = 'it-proto-spelling'
+  const osmGuide = fileURLToPath(new URL('../golden/proto-spellings/input.yaml', import.meta.url))
+  const kubectl = (args: string[], input?: string) => {
+    const run = spawnSync(binaryPath('kubectl'), ['--kubeconfig', inject('kubeconfig'), '--context', 'kind1', ...args], {input, encoding: 'utf8'})
+    return {code: run.status, stdout: run.stdout, stderr: run.stderr}
+  }
+  let manifests = ''
+  beforeAll(async () => {
+    const crds = crdManifests()
+    const setup = kubectl(['apply', '-f', '-'], [...crds, {apiVersion: 'v1', kind: 'Namespace', metadata: {name: namespace}}].map((o) => JSON.stringify(o)).join('\n---\n'))
+    expect(setup.code, setup.stderr).toBe(0)
+    const established = kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...crds.map((c) => `crd/${c.metadata.name}`)])
+    expect(established.code, established.stderr).toBe(0)
+    const read = await readInputs([osmGuide])
+    manifests = read.objects.map((o) => JSON.stringify({...o.object, metadata: {...(o.object.metadata as object), namespace}})).join('\n---\n')
+  })
+  const storedSpec = (kind: string, name: string) => JSON.parse(kubectl(['get', kind, name, '-n', namespace, '-o', 'json']).stdout).spec
+
+  it('kubectl apply (its default --validate=strict: server-side fieldValidation Strict) rejects the snake_case fields and stores nothing', () => {
+    const result = kubectl(['apply', '-f', '-'], manifests)
+    expect(result.code).not.toBe(0)
+    expect(result.stderr).toContain('unknown field "spec.destination_selector"')
+    expect(result.stderr).toContain('unknown field "spec.traffic_shift"')
+    expect(kubectl(['get', 'trafficpolicy', 'bookstore', '-n', namespace]).stderr).toContain('NotFound')
+  })
+
+  it('kubectl apply --validate=warn stores them with the snake_case fields pruned (an empty spec), saying so only in warnings', () => {
+    const result = kubectl(['apply', '--validate=warn', '-f', '-'], manifests)
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stderr).toMatch(/Warning: unknown field "spec\.destination_selector"/)
+    expect(storedSpec('trafficpolicy', 'bookstore')).toEqual({})
+    expect(storedSpec('accesspolicy', 'bookthief')).toEqual({})
+  })
+
+  it('kubectl apply --validate=false prunes them without a word', () => {
+    kubectl(['delete', 'trafficpolicy,accesspolicy', '--all', '-n', namespace])
+    const result = kubectl(['apply', '--validate=false', '-f', '-'], manifests)
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stderr).toBe('')
+    expect(storedSpec('trafficpolicy', 'bookstore')).toEqual({})
   })
 })
