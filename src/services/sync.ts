@@ -166,7 +166,7 @@ export async function sync(options: SyncOptions): Promise<SyncResult> {
       observedGeneration: generations.get(id),
       state: s.state,
       ...(s.errors.length ? {errors: s.errors} : {}),
-      ...(s as {warnings?: string[]}).warnings?.length ? {warnings: (s as {warnings?: string[]}).warnings} : {},
+      ...(s.warnings?.length ? {warnings: s.warnings} : {}),
       ...(s.trafficTargets ? {trafficTargets: s.trafficTargets} : {}),
       ...(s.meshes ? {meshes: s.meshes} : {}),
     }

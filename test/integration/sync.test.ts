@@ -269,6 +269,9 @@ describe('registered credentials: least privilege', () => {
   it('a revoked token (its ServiceAccount deleted and recreated) gives one line with the fix; re-registering repairs it', async () => {
     kubectl(['--context', 'kind3', 'delete', 'serviceaccount', '-n', 'service-mesh-hub', 'kind3'])
     kubectl(['--context', 'kind3', 'create', 'serviceaccount', '-n', 'service-mesh-hub', 'kind3'])
+    // The API server checks a token's account through its informer cache: wait until it refuses the old token.
+    const stored = await sa('kind3')
+    for (let i = 0; i < 300 && (await status(stored.objects.list('v1', 'Service', 'default'))) !== 401; i++) await new Promise((r) => setTimeout(r, 100))
     const result = await smh(['sync'])
     expect(result.code).toBe(1)
     const lines = result.stderr.split('\n').filter((l) => l.includes('kind3') && l.includes('401'))
