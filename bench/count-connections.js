@@ -1,6 +1,6 @@
 // Preloaded into the CLI by bench/sync.js (node --import): counts, in the CLI's own process, the TLS connections it
 // opens (per host:port) and the HTTPS requests it sends (per method and path), and writes both to
-// $BENCH_CONNECTIONS_FILE at exit. It only counts: every request goes to the API servers unchanged.
+// $BENCH_CONNECTIONS_FILE at exit, with the process's peak RSS. It only counts: every request goes to the API servers unchanged.
 import {writeFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 
@@ -26,5 +26,5 @@ https.request = function (...args) {
   return send.apply(this, args)
 }
 process.on('exit', () => {
-  if (process.env.BENCH_CONNECTIONS_FILE) writeFileSync(process.env.BENCH_CONNECTIONS_FILE, JSON.stringify({connections, requests}))
+  if (process.env.BENCH_CONNECTIONS_FILE) writeFileSync(process.env.BENCH_CONNECTIONS_FILE, JSON.stringify({connections, requests, maxRss: process.resourceUsage().maxRSS * 1024}))
 })

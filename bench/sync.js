@@ -13,7 +13,7 @@
 import {spawn} from 'node:child_process'
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {Agent, request} from 'node:https'
-import {tmpdir} from 'node:os'
+import {cpus, loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
 
@@ -221,17 +221,17 @@ function run(command, args, env = {}, {input} = {}) {
 }
 
 const COUNT_CONNECTIONS = join(root, 'bench', 'count-connections.js')
-let connectionsFile
+let connectionsFile = join(tmpdir(), `smh-bench-connections-${process.pid}`)
 
 /** The CLI as a user runs it; with the TLS connections it opened (counted by a preloaded module). */
-async function smh(kubeconfig, args) {
+async function smh(kubeconfig, args, nodeArgs = []) {
   rmSync(connectionsFile, {force: true})
   // BENCH_SYNC_PRELOAD: one more module to preload into the CLI (experiments, e.g. connection reuse).
   const extra = process.env.BENCH_SYNC_PRELOAD ? ['--import', pathToFileURL(process.env.BENCH_SYNC_PRELOAD).href] : []
-  const result = await run(process.execPath, ['--import', pathToFileURL(COUNT_CONNECTIONS).href, ...extra, RUN_JS, ...args], {KUBECONFIG: kubeconfig, BENCH_CONNECTIONS_FILE: connectionsFile})
+  const result = await run(process.execPath, [...nodeArgs, '--import', pathToFileURL(COUNT_CONNECTIONS).href, ...extra, RUN_JS, ...args], {KUBECONFIG: kubeconfig, BENCH_CONNECTIONS_FILE: connectionsFile})
   const counted = JSON.parse(readFileSync(connectionsFile, 'utf8'))
   const sum = (o) => Object.values(o).reduce((a, b) => a + b, 0)
-  return {...result, connections: sum(counted.connections), perServer: counted.connections, requests: counted.requests, requestCount: sum(counted.requests)}
+  return {...result, connections: sum(counted.connections), perServer: counted.connections, requests: counted.requests, requestCount: sum(counted.requests), maxRss: counted.maxRss}
 }
 
 async function kubectlPath() {
@@ -271,8 +271,11 @@ function delta(before, after) {
 }
 
 const WRITE_VERBS = new Set(['POST', 'PUT', 'PATCH', 'DELETE', 'DELETECOLLECTION', 'APPLY', 'CREATE', 'UPDATE'])
-/** The /metrics reads of the bench itself are not the CLI's; nor are GET /openapi/v3 (the idle interval has them too). */
-const notOurs = (r) => !(r.verb === 'GET' && (r.resource === '' || r.resource.startsWith('/openapi')))
+/**
+ * The /metrics reads of the bench itself are not the CLI's; nor are GET /openapi/v3 and WATCH (the API servers' own
+ * informers re-watching: the idle interval has them too, and the CLI never watches).
+ */
+const notOurs = (r) => !(r.verb === 'WATCH' || (r.verb === 'GET' && (r.resource === '' || r.resource.startsWith('/openapi'))))
 
 function byVerb(rows) {
   const out = {}
@@ -332,6 +335,7 @@ async function benchSync(ctx) {
   let noopConnections
   let noopPerServer
   let noopClient
+  let noopRss
   for (let i = 0; i < 3; i++) {
     const before = await requestTotals(clients)
     const r = await smh(kubeconfig, ['sync', '-o', 'json'])
@@ -343,6 +347,7 @@ async function benchSync(ctx) {
       noopConnections = r.connections
       noopPerServer = r.perServer
       noopClient = r.requests
+      noopRss = r.maxRss
     }
   }
   // What the API servers do by themselves meanwhile (identity-lease heartbeats every 10 s): an idle interval.
@@ -374,13 +379,13 @@ async function benchSync(ctx) {
 
   console.log(`sync vs kubectl apply --server-side (scale ${scale.label}: ${scale.services} services/cluster, ${ctx.seeded.pods / 3} pods/cluster; ${scale.policies} TrafficPolicies, ${scale.failovers} FailoverServices (+${scale.failovers} outlier policies), 1 VirtualMesh)`)
   console.log(`  objects written: sync created ${created} (${counts(first.stdout)}); kubectl applies the ${dumped} objects sync made, one file per cluster`)
-  console.log(`  (a) kubectl smh sync, from empty (CLI end to end)      ${fmtS(first.seconds)}  (${first.requestCount} HTTPS requests, ${first.connections} TLS connections opened)`)
+  console.log(`  (a) kubectl smh sync, from empty (CLI end to end)      ${fmtS(first.seconds)}  (${first.requestCount} HTTPS requests, ${first.connections} TLS connections opened; CLI max RSS ${mb(first.maxRss)})`)
   console.log(`  (b) kubectl apply --server-side, cluster after cluster ${fmtS(kubectlSeq)}  (${CLUSTERS.map((c, i) => `${c} ${fmtS(perCluster[i])}`).join(', ')})`)
   console.log(`      kubectl apply --server-side, 3 clusters at once    ${fmtS(kubectlPar)}  (for reference)`)
   console.log(`  ratio sync / kubectl (cluster after cluster)           ${(first.seconds / kubectlSeq).toFixed(2)}  (target <= 0.5); against 3 at once ${(first.seconds / kubectlPar).toFixed(2)}`)
-  console.log(`  (c) no-op kubectl smh sync (3 runs): median ${fmtS(median(noop))} (${noop.map((s) => s.toFixed(2)).join(', ')}); plan: ${noopCounts}`)
+  console.log(`  (c) no-op kubectl smh sync (3 runs): median ${fmtS(median(noop))} (${noop.map((s) => s.toFixed(2)).join(', ')}); CLI max RSS ${mb(noopRss)}; plan: ${noopCounts}`)
   const verbs = byVerb(noopRequests)
-  console.log(`      requests to the 4 API servers, by verb: ${Object.entries(verbs).sort().map(([v, n]) => `${v} ${n}`).join(', ')}; ${noopConnections} TLS connections opened`)
+  console.log(`      requests to the 4 API servers (apiserver_request_total), by verb: ${Object.entries(verbs).sort().map(([v, n]) => `${v} ${n}`).join(', ')}; ${noopConnections} TLS connections opened`)
   const clientVerbs = {}
   let discoveryGets = 0
   for (const [key, n] of Object.entries(noopClient)) {
@@ -494,6 +499,7 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'smh-bench-sync-'))
   connectionsFile = join(dir, 'connections')
   const total = process.hrtime.bigint()
+  const load0 = loadavg().map((l) => l.toFixed(1)).join(' ')
   let plane
   const stop = async () => {
     await plane?.stop()
@@ -540,11 +546,12 @@ async function main() {
   } finally {
     await stop()
   }
-  console.log(`  (total with setup and teardown ${fmtS(seconds(total))})`)
+  console.log(`  (total with setup and teardown ${fmtS(seconds(total))}; load average at the start ${load0}, at the end ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs)`)
 }
 
-if (process.argv[2] === '--discovery-child') {
-  process.stdout.write(JSON.stringify(await discoveryChild(process.argv[3], Number(process.argv[4]))))
-} else {
-  await main()
+export {adminClients, deleteGenerated, generatedObjects, requestTotals, delta, seed, smh}
+
+if (process.argv[1] === self) {
+  if (process.argv[2] === '--discovery-child') process.stdout.write(JSON.stringify(await discoveryChild(process.argv[3], Number(process.argv[4]))))
+  else await main()
 }
