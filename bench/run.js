@@ -3,6 +3,10 @@
 //  1. startup: `kubectl-smh --help` against `node -e 0`, median of several runs, and their ratio (target <= 4)
 //  2. the local control planes: time to start 3 clusters (etcd + 3 kube-apiservers + Istio CRDs), cached binaries
 //  3. translation at three sizes, when bench/translate.js is there (issue 3)
+//  4. sync: `kubectl smh sync` from empty vs `kubectl apply --server-side` of the same objects, and a no-op sync's
+//     requests, on 4 local clusters seeded with the translate benchmark's world (bench/sync.js; a few minutes)
+//  5. discovery: live discovery of 3 clusters × 3,000 pods, time, pages and peak memory (bench/sync.js)
+//     sync and discovery share one set of seeded clusters; BENCH_SYNC_SCALE=1/3 (or 1/10) for a smaller world
 import {spawnSync} from 'node:child_process'
 import {existsSync, mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -63,5 +67,12 @@ if (wanted('controlplane')) {
 
 if (wanted('translate') && existsSync(join(root, 'bench', 'translate.js'))) {
   const r = spawnSync(process.execPath, ['--expose-gc', join(root, 'bench', 'translate.js')], {cwd: root, stdio: 'inherit'})
+  if (r.status !== 0) process.exitCode = r.status ?? 1
+}
+
+// One set of clusters for both (seeding is most of the time): bench/sync.js runs the sections asked for.
+const live = ['sync', 'discovery'].filter(wanted)
+if (live.length) {
+  const r = spawnSync(process.execPath, [join(root, 'bench', 'sync.js'), ...live], {cwd: root, stdio: 'inherit'})
   if (r.status !== 0) process.exitCode = r.status ?? 1
 }

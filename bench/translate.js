@@ -6,10 +6,11 @@
 import {execFileSync} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
 
-const CLUSTERS = ['cluster-a', 'cluster-b', 'cluster-c']
+export const CLUSTERS = ['cluster-a', 'cluster-b', 'cluster-c']
 const API = 'networking.smh.solo.io/v1alpha2'
 
-function discovered(servicesPerCluster) {
+/** What discovery finds in each cluster (bench/sync.js seeds real clusters to match). */
+export function discovered(servicesPerCluster) {
   return CLUSTERS.map((cluster, c) => {
     const mesh = `istiod-istio-system-${cluster}`
     const services = []
@@ -33,7 +34,8 @@ function discovered(servicesPerCluster) {
   })
 }
 
-function resources(servicesPerCluster, policies, failovers) {
+/** The SMH resources (bench/sync.js writes them into a real management cluster). */
+export function resources(servicesPerCluster, policies, failovers) {
   const out = [{apiVersion: API, kind: 'VirtualMesh', metadata: {name: 'vm', namespace: 'service-mesh-hub'}, spec: {meshes: CLUSTERS.map((c) => ({name: `istiod-istio-system-${c}`}))}}]
   const ref = (i, c) => ({name: `svc-${i % servicesPerCluster}`, namespace: 'default', clusterName: CLUSTERS[c % 3]})
   for (let p = 0; p < policies; p++) {
@@ -52,7 +54,7 @@ function resources(servicesPerCluster, policies, failovers) {
   return out
 }
 
-const SCALES = [
+export const SCALES = [
   {label: '1/10', services: 100, policies: 30, failovers: 2},
   {label: '1/3', services: 333, policies: 100, failovers: 7},
   {label: '1', services: 1000, policies: 300, failovers: 20},
