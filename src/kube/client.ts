@@ -14,6 +14,8 @@ import {
 import {type ErrorHints, describeKubeError, kubeError} from './errors.js'
 import {forContext} from './kubeconfig.js'
 
+import {Agent} from 'node:https'
+
 export const FIELD_MANAGER = 'kubectl-smh'
 const MAX_ATTEMPTS_ON_429 = 10
 
@@ -89,8 +91,19 @@ export class ClusterClient {
     this.hints = options.hints ?? {}
     const cluster = kubeconfig.getCurrentCluster()
     if (!cluster) throw new Error(`context ${context} has no cluster`)
+    // client-node makes a new https.Agent, so a new TLS connection, for every request (measured: 13,640 handshakes
+    // for one sync of 13,137 objects). One keep-alive agent per cluster reuses connections.
+    let agent: Promise<Agent> | undefined
+    const sharedAgent = (): Promise<Agent> => (agent ??= (async () => {
+      const tls: {ca?: Buffer; cert?: Buffer; key?: Buffer; pfx?: Buffer; passphrase?: string; rejectUnauthorized?: boolean} = {}
+      await kubeconfig.applyToHTTPSOptions(tls as never)
+      return new Agent({keepAlive: true, ca: tls.ca, cert: tls.cert, key: tls.key, pfx: tls.pfx, passphrase: tls.passphrase,
+        ...(tls.rejectUnauthorized === undefined ? {} : {rejectUnauthorized: tls.rejectUnauthorized})})
+    })())
+    const https = cluster.server.startsWith('https:')
     const middleware = {
       async pre(request: RequestContext): Promise<RequestContext> {
+        if (https) request.setAgent(await sharedAgent())
         const method = request.getHttpMethod()
         if (method === 'POST' || method === 'PUT' || method === 'PATCH') request.setQueryParam('fieldValidation', 'Strict')
         if (options.requestTimeoutMs) request.setSignal(AbortSignal.timeout(options.requestTimeoutMs))

@@ -20,6 +20,8 @@ export async function readClusterObjects(client: ClusterClient): Promise<KubeObj
     })),
   )
   const objects = listed.flat() as KubeObject[]
+  // Discovery never reads who manages which field; on big clusters that bookkeeping is much of every object.
+  for (const object of objects) delete (object.metadata as {managedFields?: unknown}).managedFields
   const meshConfigNames = new Set<string>()
   for (const deployment of objects) {
     if (deployment.kind !== 'Deployment' || !isPilotDeployment(deployment)) continue
