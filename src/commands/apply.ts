@@ -1,7 +1,6 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {SmhError} from '../errors.js'
 
 export default class Apply extends BaseCommand<typeof Apply> {
   static override summary = 'Write SMH resources from files to the management cluster, then sync.'
@@ -23,21 +22,14 @@ are accepted and written as camelCase.`
 
   async run(): Promise<void> {
     const {applyResources} = await import('../services/resources.js')
-    const {clusterProgress} = await import('../ui/progress.js')
+    const {syncFailure} = await import('../services/sync.js')
+    const {withClusterProgress} = await import('../ui/progress.js')
     const ui = await import('../ui/sync.js')
     this.exitOnInterrupt()
-    const progress = clusterProgress(process.stderr, this.stderrColor)
-    let result
-    try {
-      result = await applyResources({
-        mgmt: await this.managementClient(),
-        filenames: this.flags.filename,
-        noSync: this.flags['no-sync'],
-        sync: {forceConflicts: this.flags['force-conflicts'], onProgress: (e) => progress.update(e.cluster, e.message, e.phase === 'done' ? 'done' : e.phase === 'failed' ? 'failed' : 'working')},
-      })
-    } finally {
-      progress.stop()
-    }
+    const mgmt = await this.managementClient()
+    const result = await withClusterProgress(process.stderr, this.stderrColor, (onProgress) => applyResources({
+      mgmt, filenames: this.flags.filename, noSync: this.flags['no-sync'], sync: {forceConflicts: this.flags['force-conflicts'], onProgress},
+    }))
     for (const note of result.notes) this.info(`note: ${note}`)
     const synced = result.sync
     this.output(result, () => [
@@ -45,7 +37,7 @@ are accepted and written as camelCase.`
       ...(synced ? [ui.clusterTable(synced)] : []),
     ].join('\n'))
     if (synced && this.format === 'table') this.info(ui.statusRows(synced))
-    const failed = synced?.clusters.filter((c) => c.result === 'failed') ?? []
-    if (failed.length) throw new SmhError(`sync failed in ${failed.map((c) => c.name).join(', ')}`, 1, failed.map((c) => c.error ?? ''))
+    const failure = syncFailure(synced)
+    if (failure) throw failure
   }
 }

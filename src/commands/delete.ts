@@ -1,7 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {SmhError} from '../errors.js'
 
 export default class Delete extends BaseCommand<typeof Delete> {
   static override summary = 'Delete an SMH resource from the management cluster, then sync (its generated objects are pruned).'
@@ -17,11 +16,16 @@ export default class Delete extends BaseCommand<typeof Delete> {
 
   async run(): Promise<void> {
     const {deleteResource} = await import('../services/resources.js')
+    const {syncFailure} = await import('../services/sync.js')
+    const {withClusterProgress} = await import('../ui/progress.js')
     const ui = await import('../ui/sync.js')
     this.exitOnInterrupt()
-    const result = await deleteResource(await this.managementClient(), this.args.kind, this.args.name, {namespace: this.flags.namespace, noSync: this.flags['no-sync']})
+    const mgmt = await this.managementClient()
+    const result = await withClusterProgress(process.stderr, this.stderrColor, (onProgress) => deleteResource(mgmt, this.args.kind, this.args.name, {
+      namespace: this.flags.namespace, noSync: this.flags['no-sync'], sync: {onProgress},
+    }))
     this.output(result, () => [`${result.deleted} deleted`, ...(result.sync ? [ui.clusterTable(result.sync)] : [])].join('\n'))
-    const failed = result.sync?.clusters.filter((c) => c.result === 'failed') ?? []
-    if (failed.length) throw new SmhError(`sync failed in ${failed.map((c) => c.name).join(', ')}`, 1, failed.map((c) => c.error ?? ''))
+    const failure = syncFailure(result.sync)
+    if (failure) throw failure
   }
 }

@@ -1,7 +1,6 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {SmhError} from '../errors.js'
 
 export default class Sync extends BaseCommand<typeof Sync> {
   static override summary = 'Translate the SMH resources of the management cluster and apply the result to every registered cluster.'
@@ -28,34 +27,22 @@ reported with the fix (--force-conflicts), never silently overwritten.`
   }
 
   async run(): Promise<void> {
-    const {sync} = await import('../services/sync.js')
-    const {clusterProgress} = await import('../ui/progress.js')
+    const {sync, syncFailure} = await import('../services/sync.js')
+    const {withClusterProgress} = await import('../ui/progress.js')
     const ui = await import('../ui/sync.js')
     this.exitOnInterrupt()
     const mgmt = await this.managementClient()
-    const progress = clusterProgress(process.stderr, this.stderrColor)
-    let result
-    try {
-      result = await sync({
-        mgmt,
-        only: this.flags.cluster,
-        dryRun: this.flags['dry-run'],
-        forceConflicts: this.flags['force-conflicts'],
-        onProgress: (e) => progress.update(e.cluster, e.message, e.phase === 'done' ? 'done' : e.phase === 'failed' ? 'failed' : 'working'),
-      })
-    } finally {
-      progress.stop()
-    }
+    const result = await withClusterProgress(process.stderr, this.stderrColor, (onProgress) => sync({
+      mgmt, only: this.flags.cluster, dryRun: this.flags['dry-run'], forceConflicts: this.flags['force-conflicts'], onProgress,
+    }))
     if (this.flags.diff) {
       const diff = ui.planDiff(result, this.color)
       if (diff) this.log(diff)
     }
     this.output(slim(result), () => (this.flags['dry-run'] ? ui.planTable(result) : ui.clusterTable(result)))
     if (this.format === 'table') this.info(ui.statusRows(result))
-    const failed = result.clusters.filter((c) => c.result === 'failed')
-    if (failed.length) {
-      throw new SmhError(`sync failed in ${failed.length === 1 ? 'cluster' : 'clusters'} ${failed.map((c) => c.name).join(', ')}`, 1, failed.map((c) => c.error ?? ''))
-    }
+    const failure = syncFailure(result)
+    if (failure) throw failure
   }
 }
 

@@ -6,7 +6,7 @@
 import type {ResourceStatus, SmhResource} from '../api/types.js'
 import {resourceId} from '../api/types.js'
 import type {KubeObject} from '../discovery/types.js'
-import {UsageError} from '../errors.js'
+import {ExitCode, SmhError, UsageError} from '../errors.js'
 import type {ClusterClient} from '../kube/client.js'
 import {listAll} from '../kube/list.js'
 import {CLUSTER_ANNOTATION, MANAGED_KINDS, MANAGED_SELECTOR, objectKey, sourcesOf} from '../kube/managed.js'
@@ -187,6 +187,13 @@ export async function sync(options: SyncOptions): Promise<SyncResult> {
   if (!options.dryRun) await writeStatuses(mgmt, management, statuses)
 
   return {dryRun: options.dryRun ?? false, clusters: outcomes, statuses, failed: outcomes.some((o) => o.result === 'failed')}
+}
+
+/** A sync in which some cluster failed is a failed command (exit 1): one line, then one per cluster. */
+export function syncFailure(result: SyncResult | undefined): SmhError | undefined {
+  const failed = result?.clusters.filter((c) => c.result === 'failed') ?? []
+  if (!failed.length) return undefined
+  return new SmhError(`sync failed in ${failed.length === 1 ? 'cluster' : 'clusters'} ${failed.map((c) => c.name).join(', ')}`, ExitCode.failed, failed.map((c) => c.error ?? ''))
 }
 
 export function summary(counts: Record<Action, number>): string {

@@ -1,5 +1,7 @@
 import type {ChalkInstance} from 'chalk'
 
+import type {ProgressEvent} from '../services/sync.js'
+
 export interface ClusterProgress {
   update(cluster: string, message: string, state?: 'working' | 'done' | 'failed'): void
   stop(): void
@@ -43,5 +45,15 @@ export function clusterProgress(stream: NodeJS.WriteStream, color: ChalkInstance
       clearInterval(timer)
       draw()
     },
+  }
+}
+
+/** Runs one piece of multi-cluster work with its progress drawn on stderr, and always stops drawing. */
+export async function withClusterProgress<T>(stream: NodeJS.WriteStream, color: ChalkInstance, work: (onProgress: (event: ProgressEvent) => void) => Promise<T>): Promise<T> {
+  const progress = clusterProgress(stream, color)
+  try {
+    return await work((e) => progress.update(e.cluster, e.message, e.phase === 'done' ? 'done' : e.phase === 'failed' ? 'failed' : 'working'))
+  } finally {
+    progress.stop()
   }
 }
