@@ -43,10 +43,12 @@ export interface ClusterOutcome {
 export interface SyncResult {
   dryRun: boolean
   clusters: ClusterOutcome[]
-  statuses: (StoredStatus & {id: string; kind: string; namespace: string; name: string; written: boolean})[]
-  /** Registered clusters whose stored credentials are unusable. */
+  statuses: SyncStatus[]
+  /** Some cluster failed its part (the command exits 1). */
   failed: boolean
 }
+
+export type SyncStatus = StoredStatus & {id: string; kind: string; namespace: string; name: string; written: boolean}
 
 export type ProgressEvent = {cluster: string; phase: 'discover' | 'plan' | 'apply' | 'done' | 'failed'; message: string}
 
@@ -111,56 +113,72 @@ export async function sync(options: SyncOptions): Promise<SyncResult> {
   const translation = translate({resources: management.resources, snapshots})
   const held = heldResources(management.resources, new Set(failures.keys()), translation.discovery.flatMap((d) => d.meshes.map((m) => m.name)))
 
-  const outcomes: ClusterOutcome[] = []
   const failedSources = new Map<string, string[]>()
-  await Promise.all(registeredNames.map(async (name) => {
-    const outcome: ClusterOutcome = {name, result: 'ok', counts: {create: 0, update: 0, unchanged: 0, prune: 0}, held: 0, entries: [], objectErrors: []}
-    outcomes.push(outcome)
-    const cluster = registry.clusters.find((c) => c.name === name)
-    if (failures.has(name) || !cluster) {
-      outcome.result = 'failed'
-      outcome.error = failures.get(name)
-      return
-    }
-    if (!selected(name)) {
-      outcome.result = 'skipped'
-      return
-    }
-    try {
-      progress({cluster: name, phase: 'plan', message: 'planning'})
-      const current = await managedObjects(cluster)
-      const desired = (translation.clusters[name] ?? []) as PlanObject[]
-      const isHeld = (o: PlanObject) => sourcesOf(o as never).some((s) => held.has(s))
-      const planned = planCluster(desired.filter((o) => !isHeld(o)), current.filter((o) => !isHeld(o)))
-      outcome.held = desired.filter(isHeld).length
-      outcome.entries = planned
-      outcome.counts = countActions(planned)
-      if (!options.dryRun) {
-        progress({cluster: name, phase: 'apply', message: summary(outcome.counts)})
-        await applyPlan(cluster, planned, options.forceConflicts ?? false, outcome)
-        for (const {key, error} of outcome.objectErrors) {
-          const entry = planned.find((e) => e.key === key)
-          for (const source of sourcesOf((entry?.object ?? {}) as never)) failedSources.set(source, [...(failedSources.get(source) ?? []), error])
-        }
-        if (outcome.objectErrors.length) {
-          outcome.result = 'failed'
-          outcome.error = `${outcome.objectErrors.length} object${outcome.objectErrors.length === 1 ? '' : 's'} not written: ${outcome.objectErrors[0].error}`
-        }
-      }
-    } catch (error) {
-      outcome.result = 'failed'
-      outcome.error = cluster.client.describe(error)
-    }
-    if (outcome.result === 'failed') {
-      failures.set(name, outcome.error!)
-      progress({cluster: name, phase: 'failed', message: outcome.error!})
-    } else progress({cluster: name, phase: 'done', message: options.dryRun ? `${summary(outcome.counts)} (dry run)` : done(outcome.counts)})
-  }))
-  outcomes.sort((a, b) => (a.name < b.name ? -1 : 1))
+  const outcomes = await Promise.all(registeredNames.map((name) => syncCluster({
+    name, cluster: registry.clusters.find((c) => c.name === name), failure: failures.get(name), selected: selected(name),
+    desired: (translation.clusters[name] ?? []) as PlanObject[], held, options, progress, failedSources,
+  })))
+  for (const outcome of outcomes) if (outcome.result === 'failed') failures.set(outcome.name, outcome.error!)
+  const statuses = statusesOf(translation.statuses, management, held, failures, failedSources)
+  if (!options.dryRun) await writeStatuses(mgmt, management, statuses)
 
-  // Statuses: what translation said, unless a cluster the resource needs failed this time.
+  return {dryRun: options.dryRun ?? false, clusters: outcomes, statuses, failed: outcomes.some((o) => o.result === 'failed')}
+}
+
+interface ClusterWork {
+  name: string
+  /** Undefined when its credentials are unusable. */
+  cluster?: RegisteredCluster
+  /** Why it could not be read, if it could not. */
+  failure?: string
+  selected: boolean
+  desired: PlanObject[]
+  held: Map<string, Set<string>>
+  options: SyncOptions
+  progress: (event: ProgressEvent) => void
+  /** Filled in: SMH resource → the errors of its objects that were refused. */
+  failedSources: Map<string, string[]>
+}
+
+/** One cluster's part: plan what is not held, apply it (unless a dry run), and say how it went. */
+async function syncCluster(work: ClusterWork): Promise<ClusterOutcome> {
+  const {name, cluster, options, progress} = work
+  const outcome: ClusterOutcome = {name, result: 'ok', counts: {create: 0, update: 0, unchanged: 0, prune: 0}, held: 0, entries: [], objectErrors: []}
+  if (work.failure !== undefined || !cluster) return {...outcome, result: 'failed', error: work.failure}
+  if (!work.selected) return {...outcome, result: 'skipped'}
+  try {
+    progress({cluster: name, phase: 'plan', message: 'planning'})
+    const current = await managedObjects(cluster)
+    const isHeld = (o: PlanObject) => sourcesOf(o as never).some((s) => work.held.has(s))
+    const planned = planCluster(work.desired.filter((o) => !isHeld(o)), current.filter((o) => !isHeld(o)))
+    outcome.held = work.desired.filter(isHeld).length
+    outcome.entries = planned
+    outcome.counts = countActions(planned)
+    if (!options.dryRun) {
+      progress({cluster: name, phase: 'apply', message: summary(outcome.counts)})
+      await applyPlan(cluster, planned, options.forceConflicts ?? false, outcome)
+      const byKey = new Map(planned.map((e) => [e.key, e]))
+      for (const {key, error} of outcome.objectErrors) {
+        for (const source of sourcesOf((byKey.get(key)?.object ?? {}) as never)) work.failedSources.set(source, [...(work.failedSources.get(source) ?? []), error])
+      }
+      if (outcome.objectErrors.length) {
+        outcome.result = 'failed'
+        outcome.error = `${outcome.objectErrors.length} object${outcome.objectErrors.length === 1 ? '' : 's'} not written: ${outcome.objectErrors[0].error}`
+      }
+    }
+  } catch (error) {
+    outcome.result = 'failed'
+    outcome.error = cluster.client.describe(error)
+  }
+  if (outcome.result === 'failed') progress({cluster: name, phase: 'failed', message: outcome.error!})
+  else progress({cluster: name, phase: 'done', message: options.dryRun ? `${summary(outcome.counts)} (dry run)` : done(outcome.counts)})
+  return outcome
+}
+
+/** Each resource's status: what translation said, unless a cluster it needs failed this time or its objects were refused. */
+function statusesOf(translated: ResourceStatus[], management: ManagementResources, held: Map<string, Set<string>>, failures: Map<string, string>, failedSources: Map<string, string[]>): SyncStatus[] {
   const generations = new Map(management.resources.map((r) => [resourceId(r), r.metadata.generation]))
-  const statuses: SyncResult['statuses'] = translation.statuses.map((s) => {
+  const statuses: SyncStatus[] = translated.map((s) => {
     const id = `${s.kind}/${s.namespace}/${s.name}`
     const stored: StoredStatus = {
       observedGeneration: generations.get(id),
@@ -184,9 +202,7 @@ export async function sync(options: SyncOptions): Promise<SyncResult> {
     const [kind, namespace, name] = bad.id.split('/')
     statuses.push({id: bad.id, kind, namespace, name, observedGeneration: bad.generation, state: 'INVALID', errors: bad.problems, written: false})
   }
-  if (!options.dryRun) await writeStatuses(mgmt, management, statuses)
-
-  return {dryRun: options.dryRun ?? false, clusters: outcomes, statuses, failed: outcomes.some((o) => o.result === 'failed')}
+  return statuses
 }
 
 /** A sync in which some cluster failed is a failed command (exit 1): one line, then one per cluster. */
