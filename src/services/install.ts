@@ -74,6 +74,14 @@ export async function uninstall(mgmt: ClusterClient, options: {force?: boolean} 
     for (const crd of crdManifests()) {
       if (await deleteIfPresent(mgmt, crd)) removed.push(objectKey(crd))
     }
+    // As kubectl delete waits by default: a CRD goes once the API server has removed its resources.
+    const deadline = Date.now() + ESTABLISH_TIMEOUT_MS * 2
+    for (const crd of crdManifests()) {
+      while (await readOrUndefined(mgmt, crd)) {
+        if (Date.now() > deadline) throw new SmhError(`cluster "${mgmt.context}": CRD ${crd.metadata.name} is still terminating after ${(ESTABLISH_TIMEOUT_MS * 2) / 1000}s: see kubectl get crd ${crd.metadata.name} -o yaml`)
+        await new Promise((resolve) => setTimeout(resolve, 200))
+      }
+    }
     const namespace = {apiVersion: 'v1', kind: 'Namespace', metadata: {name: SMH_NAMESPACE}}
     if (await deleteIfPresent(mgmt, namespace)) removed.push(objectKey(namespace))
   } catch (error) {
