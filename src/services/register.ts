@@ -156,7 +156,10 @@ export async function registerCluster(options: RegisterOptions): Promise<Registe
   const remote = new ClusterClient(options.remoteContext, remoteKc, options.clientOptions)
   const labels = {[MANAGED_BY_LABEL]: MANAGED_BY, [REGISTRATION_LABEL]: name}
   const written: string[] = []
+  /** The cluster being talked to, so a failure names the right one. */
+  let talkingTo = remote
   const apply = async (client: ClusterClient, object: Record<string, unknown>) => {
+    talkingTo = client
     await client.apply(object as never)
     written.push(`${client === mgmt ? 'management' : options.remoteContext}: ${objectKey(object as never)}`)
   }
@@ -178,6 +181,7 @@ export async function registerCluster(options: RegisterOptions): Promise<Registe
         roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: roleName(name)}, subjects: [subject]})
     }
     progress(`${name}: requesting a token valid for ${Math.round(options.tokenDurationSeconds / 3600)}h`)
+    talkingTo = remote
     const core = remoteKc.makeApiClient(CoreV1Api)
     const token = await core.createNamespacedServiceAccountToken({name, namespace: SMH_NAMESPACE, body: {spec: {audiences: [], expirationSeconds: options.tokenDurationSeconds}}})
     const cluster = remoteKc.getCurrentCluster()!
@@ -194,8 +198,7 @@ export async function registerCluster(options: RegisterOptions): Promise<Registe
     return {name, remoteContext: options.remoteContext, server, serviceAccount: `${SMH_NAMESPACE}/${name}`, tokenExpires: expires, istioNamespaces: istio.map((i) => i.namespace), written}
   } catch (error) {
     if (error instanceof SmhError) throw error
-    const failing = written.length && written.at(-1)!.startsWith('management') ? mgmt : remote
-    throw failing.error(error)
+    throw talkingTo.error(error)
   }
 }
 
