@@ -7,7 +7,7 @@ import {ApiException} from '@kubernetes/client-node'
 import {type LoadOptions, loadResources} from '../api/load.js'
 import {formatNote, formatProblem} from '../api/parse.js'
 import {KIND_SCHEMAS, type KindSchema} from '../api/schema.js'
-import {SMH_NAMESPACE, type SmhResource, resourceId} from '../api/types.js'
+import {SMH_NAMESPACE, resourceId} from '../api/types.js'
 import {UsageError} from '../errors.js'
 import type {ClusterClient} from '../kube/client.js'
 import {translate} from '../translate/index.js'
@@ -163,4 +163,3 @@ function distance(a: string, b: string): number {
   return row[b.length]
 }
 
-export type {SmhResource}

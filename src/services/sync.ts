@@ -9,7 +9,7 @@ import type {KubeObject} from '../discovery/types.js'
 import {ExitCode, SmhError, UsageError} from '../errors.js'
 import type {ClusterClient} from '../kube/client.js'
 import {listAll} from '../kube/list.js'
-import {CLUSTER_ANNOTATION, MANAGED_KINDS, MANAGED_SELECTOR, objectKey, sourcesOf} from '../kube/managed.js'
+import {CLUSTER_ANNOTATION, MANAGED_KINDS, MANAGED_SELECTOR, sourcesOf} from '../kube/managed.js'
 import {type Action, type PlanEntry, type PlanObject, canonical, countActions, planCluster} from '../kube/plan.js'
 import {type RegisteredCluster, type RegistryRead, readRegisteredClusters} from '../kube/registry.js'
 import {readClusterObjects} from '../kube/snapshot.js'
@@ -363,4 +363,3 @@ async function writeStatuses(mgmt: ClusterClient, management: ManagementResource
   }))
 }
 
-export {objectKey}
