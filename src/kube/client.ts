@@ -11,7 +11,7 @@ import {
   createConfiguration,
 } from '@kubernetes/client-node'
 
-import {type ErrorHints, describeKubeError, kubeError} from './errors.js'
+import {type ErrorHints, describeKubeError, isNotFound, kubeError} from './errors.js'
 import {forContext} from './kubeconfig.js'
 
 import {Agent} from 'node:https'
@@ -128,6 +128,27 @@ export class ClusterClient {
   /** Server-side apply as field manager kubectl-smh, validated strictly by the API server. */
   async apply<T extends KubernetesObject>(object: T, options: {dryRun?: boolean; force?: boolean; subresource?: 'status'} = {}): Promise<T> {
     return this.objects.applyJson(object, {...options, fieldManager: FIELD_MANAGER})
+  }
+
+  /** The object, or undefined when it does not exist. */
+  async readIfExists<T extends KubernetesObject>(ref: {apiVersion: string; kind: string; metadata: {name: string; namespace?: string}}): Promise<T | undefined> {
+    try {
+      return await this.objects.read<T>(ref as never)
+    } catch (error) {
+      if (isNotFound(error)) return undefined
+      throw error
+    }
+  }
+
+  /** Deletes the object; false when it was already gone (someone else deleting it too is the state we want). */
+  async deleteIfExists(ref: {apiVersion: string; kind: string; metadata: {name: string; namespace?: string}}): Promise<boolean> {
+    try {
+      await this.objects.delete(ref as never)
+      return true
+    } catch (error) {
+      if (isNotFound(error)) return false
+      throw error
+    }
   }
 
   /** One line naming this cluster: what failed and how to fix it. */

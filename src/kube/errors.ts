@@ -63,6 +63,11 @@ export function describeKubeError(error: unknown, context: string, hints: ErrorH
   return `cluster "${context}": ${message}`
 }
 
+/** The API server answered 404: no such object (or no such kind there). */
+export function isNotFound(error: unknown): boolean {
+  return error instanceof ApiException && error.code === 404
+}
+
 /** An SmhError (exit 1) for a failed call against one cluster. */
 export function kubeError(error: unknown, context: string, hints: ErrorHints = {}): SmhError {
   if (error instanceof SmhError) return error

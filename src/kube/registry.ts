@@ -1,8 +1,9 @@
-import {ApiException, KubeConfig} from '@kubernetes/client-node'
+import {KubeConfig} from '@kubernetes/client-node'
 import {stringify} from 'yaml'
 
 import {MULTICLUSTER_API_VERSION, SMH_NAMESPACE} from '../api/types.js'
 import {type ClientOptions, ClusterClient} from './client.js'
+import {isNotFound} from './errors.js'
 import {listAll} from './list.js'
 
 /** The Secret type and key Service Mesh Hub used for a registered cluster's kubeconfig. */
@@ -77,7 +78,7 @@ export async function readRegisteredClusters(mgmt: ClusterClient, options: Clien
     try {
       secret = await mgmt.objects.read<SecretObject & {apiVersion: string; kind: string; metadata: {name: string}}>({apiVersion: 'v1', kind: 'Secret', metadata: {name: secretName, namespace: SMH_NAMESPACE}})
     } catch (error) {
-      const why = error instanceof ApiException && error.code === 404
+      const why = isNotFound(error)
         ? `its Secret ${SMH_NAMESPACE}/${secretName} is missing in the management cluster: ${reRegisterCommand(name)}`
         : mgmt.describe(error)
       unusable.push({name, message: `cluster "${name}": ${why}`})

@@ -1,9 +1,8 @@
-import {ApiException} from '@kubernetes/client-node'
-
 import {isPilotDeployment} from '../discovery/discover.js'
 import {DISCOVERED_KINDS} from '../discovery/kinds.js'
 import type {KubeObject} from '../discovery/types.js'
 import type {ClusterClient} from './client.js'
+import {isNotFound} from './errors.js'
 import {listAll} from './list.js'
 
 /**
@@ -15,7 +14,7 @@ export async function readClusterObjects(client: ClusterClient): Promise<KubeObj
   const listed = await Promise.all(
     DISCOVERED_KINDS.filter((k) => k.scope === 'cluster').map((k) => listAll(client, k.apiVersion, k.kind).catch((error: unknown) => {
       // A cluster without Istio's CRDs has no Istio Gateways to read: that is an answer, not a failure.
-      if (error instanceof ApiException && error.code === 404 && k.group !== '' && k.group !== 'apps') return []
+      if (isNotFound(error) && k.group !== '' && k.group !== 'apps') return []
       throw error
     })),
   )
@@ -30,12 +29,8 @@ export async function readClusterObjects(client: ClusterClient): Promise<KubeObj
   }
   const configMaps = await Promise.all([...meshConfigNames].sort().map(async (key) => {
     const [namespace, name] = key.split('/')
-    try {
-      return {apiVersion: 'v1', kind: 'ConfigMap', ...(await client.objects.read({apiVersion: 'v1', kind: 'ConfigMap', metadata: {name, namespace}}))} as KubeObject
-    } catch (error) {
-      if (error instanceof ApiException && error.code === 404) return undefined
-      throw error
-    }
+    const configMap = await client.readIfExists({apiVersion: 'v1', kind: 'ConfigMap', metadata: {name, namespace}})
+    return configMap ? ({apiVersion: 'v1', kind: 'ConfigMap', ...configMap} as KubeObject) : undefined
   }))
   for (const configMap of configMaps) if (configMap) objects.push(configMap)
   return objects

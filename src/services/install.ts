@@ -2,8 +2,6 @@
  * `install` / `uninstall`: the SMH CRDs and the service-mesh-hub namespace on the management cluster, nothing that
  * runs (DESIGN.md §2).
  */
-import {ApiException} from '@kubernetes/client-node'
-
 import {crdManifests} from '../api/crds.js'
 import {KIND_SCHEMAS} from '../api/schema.js'
 import {SMH_NAMESPACE} from '../api/types.js'
@@ -27,7 +25,7 @@ export async function install(mgmt: ClusterClient): Promise<InstallResult> {
   const objects: InstallResult['objects'] = []
   try {
     for (const object of wanted) {
-      const before = await readOrUndefined(mgmt, object)
+      const before = await mgmt.readIfExists<{apiVersion: string; kind: string; metadata: {resourceVersion?: string}}>(object)
       const after = await mgmt.apply<{apiVersion: string; kind: string; metadata: {resourceVersion?: string}}>(object as never)
       const action = !before ? 'created' : before.metadata?.resourceVersion === after.metadata?.resourceVersion ? 'unchanged' : 'updated'
       objects.push({object: objectKey(object), action})
@@ -72,39 +70,20 @@ export async function uninstall(mgmt: ClusterClient, options: {force?: boolean} 
   const removed: string[] = []
   try {
     for (const crd of crdManifests()) {
-      if (await deleteIfPresent(mgmt, crd)) removed.push(objectKey(crd))
+      if (await mgmt.deleteIfExists(crd)) removed.push(objectKey(crd))
     }
     // As kubectl delete waits by default: a CRD goes once the API server has removed its resources.
     const deadline = Date.now() + ESTABLISH_TIMEOUT_MS * 2
     for (const crd of crdManifests()) {
-      while (await readOrUndefined(mgmt, crd)) {
+      while (await mgmt.readIfExists(crd)) {
         if (Date.now() > deadline) throw new SmhError(`cluster "${mgmt.context}": CRD ${crd.metadata.name} is still terminating after ${(ESTABLISH_TIMEOUT_MS * 2) / 1000}s: see kubectl get crd ${crd.metadata.name} -o yaml`)
         await new Promise((resolve) => setTimeout(resolve, 200))
       }
     }
     const namespace = {apiVersion: 'v1', kind: 'Namespace', metadata: {name: SMH_NAMESPACE}}
-    if (await deleteIfPresent(mgmt, namespace)) removed.push(objectKey(namespace))
+    if (await mgmt.deleteIfExists(namespace)) removed.push(objectKey(namespace))
   } catch (error) {
     throw mgmt.error(error)
   }
   return {context: mgmt.context, removed}
-}
-
-async function readOrUndefined(client: ClusterClient, object: {apiVersion: string; kind: string; metadata: {name: string}}): Promise<{metadata?: {resourceVersion?: string}} | undefined> {
-  try {
-    return await client.objects.read(object as never)
-  } catch (error) {
-    if (error instanceof ApiException && error.code === 404) return undefined
-    throw error
-  }
-}
-
-async function deleteIfPresent(client: ClusterClient, object: {apiVersion: string; kind: string; metadata: {name: string}}): Promise<boolean> {
-  try {
-    await client.objects.delete(object as never)
-    return true
-  } catch (error) {
-    if (error instanceof ApiException && error.code === 404) return false
-    throw error
-  }
 }

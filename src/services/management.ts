@@ -2,13 +2,12 @@
  * The management cluster: where the SMH resources and the registrations live (DESIGN.md §2). Reading them is
  * shared by every command that syncs, lists or registers.
  */
-import {ApiException} from '@kubernetes/client-node'
-
 import {type InputProblem, checkResources, formatProblem} from '../api/parse.js'
 import {KIND_SCHEMAS, type KindSchema} from '../api/schema.js'
 import {SMH_NAMESPACE, type SmhResource, resourceId} from '../api/types.js'
 import {SmhError, UsageError} from '../errors.js'
 import {type ClientOptions, ClusterClient} from '../kube/client.js'
+import {isNotFound} from '../kube/errors.js'
 import {loadKubeconfig, managementContext} from '../kube/kubeconfig.js'
 import {listAll} from '../kube/list.js'
 
@@ -35,7 +34,7 @@ export async function listSmhKind(mgmt: ClusterClient, kind: KindSchema): Promis
   try {
     return await listAll(mgmt, apiVersionOf(kind), kind.kind, kind.kind === 'KubernetesCluster' ? {namespace: SMH_NAMESPACE} : {}) as unknown as Record<string, unknown>[]
   } catch (error) {
-    if (error instanceof ApiException && error.code === 404) throw notInstalled(mgmt)
+    if (isNotFound(error)) throw notInstalled(mgmt)
     throw mgmt.error(error)
   }
 }

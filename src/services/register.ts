@@ -4,7 +4,7 @@
  */
 import {readFileSync} from 'node:fs'
 
-import {ApiException, CoreV1Api, type KubeConfig} from '@kubernetes/client-node'
+import {CoreV1Api, type KubeConfig} from '@kubernetes/client-node'
 
 import {MULTICLUSTER_API_VERSION, SMH_NAMESPACE} from '../api/types.js'
 import {discoverCluster} from '../discovery/discover.js'
@@ -12,6 +12,7 @@ import {DISCOVERED_KINDS} from '../discovery/kinds.js'
 import type {KubeObject} from '../discovery/types.js'
 import {SmhError, UsageError} from '../errors.js'
 import {type ClientOptions, ClusterClient} from '../kube/client.js'
+import {isNotFound} from '../kube/errors.js'
 import {forContext} from '../kube/kubeconfig.js'
 import {listAll} from '../kube/list.js'
 import {CLUSTER_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL, MANAGED_KINDS, MANAGED_SELECTOR, objectKey} from '../kube/managed.js'
@@ -149,7 +150,7 @@ export async function registerCluster(options: RegisterOptions): Promise<Registe
   try {
     await listAll(mgmt, MULTICLUSTER_API_VERSION, 'KubernetesCluster', {namespace: SMH_NAMESPACE, limit: 1})
   } catch (error) {
-    if (error instanceof ApiException && error.code === 404) throw notInstalled(mgmt)
+    if (isNotFound(error)) throw notInstalled(mgmt)
     throw mgmt.error(error)
   }
   const remoteKc = forContext(options.kubeconfig, options.remoteContext)
@@ -221,37 +222,26 @@ export interface DeregisterResult {
 export async function deregisterCluster(options: DeregisterOptions): Promise<DeregisterResult> {
   const {mgmt, name} = options
   const progress = options.onProgress ?? (() => {})
-  let secret: {metadata?: {annotations?: Record<string, string>}} | undefined
-  let registered = true
-  try {
-    await mgmt.objects.read({apiVersion: MULTICLUSTER_API_VERSION, kind: 'KubernetesCluster', metadata: {name, namespace: SMH_NAMESPACE}})
-  } catch (error) {
-    if (!(error instanceof ApiException && error.code === 404)) throw mgmt.error(error)
-    registered = false
-  }
-  try {
-    secret = await mgmt.objects.read({apiVersion: 'v1', kind: 'Secret', metadata: {name, namespace: SMH_NAMESPACE}})
-  } catch (error) {
-    if (!(error instanceof ApiException && error.code === 404)) throw mgmt.error(error)
-  }
+  const [registration, secret] = await Promise.all([
+    mgmt.readIfExists({apiVersion: MULTICLUSTER_API_VERSION, kind: 'KubernetesCluster', metadata: {name, namespace: SMH_NAMESPACE}}),
+    mgmt.readIfExists<{apiVersion: string; kind: string; metadata?: {annotations?: Record<string, string>}}>({apiVersion: 'v1', kind: 'Secret', metadata: {name, namespace: SMH_NAMESPACE}}),
+  ]).catch((error: unknown) => {
+    throw mgmt.error(error)
+  })
+  const registered = registration !== undefined
   if (!registered && !secret) throw new UsageError(`cluster "${name}" is not registered (see kubectl smh get clusters)`)
   const remoteContext = options.remoteContext ?? secret?.metadata?.annotations?.[REMOTE_CONTEXT_ANNOTATION]
   if (!remoteContext) throw new UsageError(`cluster "${name}": which kubeconfig context reaches it is not recorded: pass --remote-context`)
   const remote = new ClusterClient(remoteContext, forContext(options.kubeconfig, remoteContext), options.clientOptions)
   const removed: string[] = []
   const remove = async (client: ClusterClient, object: {apiVersion: string; kind: string; metadata: {name: string; namespace?: string}}) => {
-    try {
-      await client.objects.delete(object as never)
-      removed.push(`${client === mgmt ? 'management' : remoteContext}: ${objectKey(object)}`)
-    } catch (error) {
-      if (!(error instanceof ApiException && error.code === 404)) throw error
-    }
+    if (await client.deleteIfExists(object)) removed.push(`${client === mgmt ? 'management' : remoteContext}: ${objectKey(object)}`)
   }
   try {
     progress(`${name}: removing the objects kubectl-smh generated there`)
     for (const kind of [...MANAGED_KINDS].reverse()) {
       const objects = await listAll(remote, kind.apiVersion, kind.kind, {labelSelector: MANAGED_SELECTOR}).catch((error: unknown) => {
-        if (error instanceof ApiException && error.code === 404) return [] // no Istio CRDs there: nothing of ours either
+        if (isNotFound(error)) return [] // no Istio CRDs there: nothing of ours either
         throw error
       })
       for (const object of objects) {

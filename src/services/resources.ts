@@ -2,17 +2,17 @@
  * `apply -f`, `get`, `delete`: SMH resources in the management cluster. apply validates everything (schema, then
  * references against what discovery sees) before it writes anything.
  */
-import {ApiException} from '@kubernetes/client-node'
-
 import {type LoadOptions, loadResources} from '../api/load.js'
 import {formatNote, formatProblem} from '../api/parse.js'
 import {KIND_SCHEMAS, type KindSchema} from '../api/schema.js'
 import {SMH_NAMESPACE, resourceId} from '../api/types.js'
 import {UsageError} from '../errors.js'
 import type {ClusterClient} from '../kube/client.js'
+import {isNotFound} from '../kube/errors.js'
 import {translate} from '../translate/index.js'
 import {apiVersionOf, listSmhKind, readManagementResources} from './management.js'
-import {type SyncOptions, type SyncResult, discoverRegistered, heldResources, sync} from './sync.js'
+import {resourcesDependingOn} from '../translate/dependencies.js'
+import {type SyncOptions, type SyncResult, discoverRegistered, sync} from './sync.js'
 
 /** kubectl's names for each kind: plural, singular, short name (and `clusters` for KubernetesCluster, as meshctl). */
 export function resolveKind(name: string): KindSchema {
@@ -56,27 +56,38 @@ export async function applyResources(options: ApplyOptions): Promise<ApplyResult
   const merged = [...stored.resources.filter((r) => !ids.has(resourceId(r))), ...incoming]
   const discovered = await discoverRegistered(mgmt)
   const translation = translate({resources: merged, snapshots: discovered.snapshots})
-  const held = heldResources(merged, new Set(discovered.failures.keys()), translation.discovery.flatMap((d) => d.meshes.map((m) => m.name)))
+  const held = resourcesDependingOn(merged, new Set(discovered.failures.keys()), translation.discovery.flatMap((d) => d.meshes.map((m) => m.name)))
   const problems = translation.statuses
     .filter((s) => s.state === 'INVALID' && ids.has(`${s.kind}/${s.namespace}/${s.name}`) && !held.has(`${s.kind}/${s.namespace}/${s.name}`))
     .flatMap((s) => (s.errors.length ? s.errors : ['INVALID']).map((e) => `${s.kind}/${s.namespace}/${s.name}: ${e}`))
   if (problems.length) throw invalid(problems)
 
-  const applied: ApplyResult['applied'] = []
-  for (const resource of incoming) {
+  // The API server judges every resource first (server-side dry run), so that one it refuses (a missing namespace,
+  // a rule of the CRD) leaves none of the others written.
+  const bodies = incoming.map((resource) => {
     const {status: _status, ...body} = resource
     const metadata = {name: resource.metadata.name, namespace: resource.metadata.namespace ?? SMH_NAMESPACE, ...(resource.metadata.labels ? {labels: resource.metadata.labels} : {}), ...(resource.metadata.annotations ? {annotations: resource.metadata.annotations} : {})}
-    const before = stored.stored.get(resourceId(resource)) as {metadata?: {resourceVersion?: string}} | undefined
+    return {id: resourceId(resource), body: {...body, metadata}}
+  })
+  const refused: string[] = []
+  for (const {id, body} of bodies) {
     try {
-      // The user's file wins, as with kubectl apply: take over fields someone else set.
-      const after = await mgmt.apply<{apiVersion: string; kind: string; metadata: {resourceVersion?: string}}>({...body, metadata} as never, {force: true})
-      applied.push({resource: resourceId(resource), action: !before ? 'created' : before.metadata?.resourceVersion === after.metadata.resourceVersion ? 'unchanged' : 'configured'})
+      await mgmt.apply(body as never, {force: true, dryRun: true})
     } catch (error) {
-      if (error instanceof ApiException && error.code === 404) {
-        throw new UsageError(`${resourceId(resource)}: namespace ${metadata.namespace} does not exist in the management cluster "${mgmt.context}": create it (kubectl create namespace ${metadata.namespace}) or use ${SMH_NAMESPACE}`)
-      }
-      throw mgmt.error(error)
+      if (!isNotFound(error)) refused.push(`${id}: ${mgmt.describe(error)}`)
+      else refused.push(`${id}: namespace ${body.metadata.namespace} does not exist in the management cluster "${mgmt.context}": create it (kubectl create namespace ${body.metadata.namespace}) or use ${SMH_NAMESPACE}`)
     }
+  }
+  if (refused.length) throw invalid(refused)
+
+  const applied: ApplyResult['applied'] = []
+  for (const {id, body} of bodies) {
+    const before = stored.stored.get(id) as {metadata?: {resourceVersion?: string}} | undefined
+    // The user's file wins, as with kubectl apply: take over fields someone else set.
+    const after = await mgmt.apply<{apiVersion: string; kind: string; metadata: {resourceVersion?: string}}>(body as never, {force: true}).catch((error: unknown) => {
+      throw mgmt.error(error)
+    })
+    applied.push({resource: id, action: !before ? 'created' : before.metadata?.resourceVersion === after.metadata.resourceVersion ? 'unchanged' : 'configured'})
   }
   if (options.noSync) return {notes, applied}
   return {notes, applied, sync: await sync({...options.sync, mgmt, discovered})}
@@ -131,11 +142,9 @@ export async function deleteResource(mgmt: ClusterClient, kindName: string, name
     throw new UsageError(`${kind.kind} "${name}" exists in several namespaces (${matches.map((m) => m.namespace).join(', ')}): pass -n NAMESPACE`)
   }
   const target = matches[0]
-  try {
-    await mgmt.objects.delete({apiVersion: apiVersionOf(kind), kind: kind.kind, metadata: {name, namespace: target.namespace}})
-  } catch (error) {
-    if (!(error instanceof ApiException && error.code === 404)) throw mgmt.error(error)
-  }
+  await mgmt.deleteIfExists({apiVersion: apiVersionOf(kind), kind: kind.kind, metadata: {name, namespace: target.namespace}}).catch((error: unknown) => {
+    throw mgmt.error(error)
+  })
   const deleted = `${kind.kind}/${target.namespace}/${name}`
   if (options.noSync) return {deleted}
   return {deleted, sync: await sync({...options.sync, mgmt})}

@@ -3,16 +3,18 @@
  * in parallel → translate → plan per cluster → server-side apply, prune → write each resource's status. Returns
  * what happened; prints nothing (progress goes through onProgress).
  */
-import type {ResourceStatus, SmhResource} from '../api/types.js'
+import type {ResourceStatus} from '../api/types.js'
 import {resourceId} from '../api/types.js'
 import type {KubeObject} from '../discovery/types.js'
 import {ExitCode, SmhError, UsageError} from '../errors.js'
 import type {ClusterClient} from '../kube/client.js'
+import {isNotFound} from '../kube/errors.js'
 import {listAll} from '../kube/list.js'
 import {CLUSTER_ANNOTATION, MANAGED_KINDS, MANAGED_SELECTOR, sourcesOf} from '../kube/managed.js'
 import {type Action, type PlanEntry, type PlanObject, canonical, countActions, planCluster} from '../kube/plan.js'
 import {type RegisteredCluster, type RegistryRead, readRegisteredClusters} from '../kube/registry.js'
 import {readClusterObjects} from '../kube/snapshot.js'
+import {resourcesDependingOn} from '../translate/dependencies.js'
 import {translate} from '../translate/index.js'
 import {type ManagementResources, readManagementResources} from './management.js'
 
@@ -111,7 +113,7 @@ export async function sync(options: SyncOptions): Promise<SyncResult> {
   const selected = (name: string) => !options.only?.length || options.only.includes(name)
 
   const translation = translate({resources: management.resources, snapshots})
-  const held = heldResources(management.resources, new Set(failures.keys()), translation.discovery.flatMap((d) => d.meshes.map((m) => m.name)))
+  const held = resourcesDependingOn(management.resources, new Set(failures.keys()), translation.discovery.flatMap((d) => d.meshes.map((m) => m.name)))
 
   const failedSources = new Map<string, string[]>()
   const outcomes = await Promise.all(registeredNames.map((name) => syncCluster({
@@ -257,14 +259,8 @@ async function applyPlan(cluster: RegisteredCluster, entries: PlanEntry[], force
       await cluster.client.apply(e.object as never, {force})
     }
   })
-  await run(prunes, async (e) => {
-    try {
-      await cluster.client.objects.delete(e.object as never)
-    } catch (error) {
-      // Someone (another sync) removed it first: that is the state we want.
-      if ((error as {code?: number}).code !== 404) throw error
-    }
-  })
+  // Someone (another sync) removed it first: that is the state we want.
+  await run(prunes, (e) => cluster.client.deleteIfExists(e.object as never))
 }
 
 /** A failure of the cluster, not of one object: stop writing there. */
@@ -274,75 +270,6 @@ function isUnreachable(error: unknown): boolean {
   if (code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE'].includes(code)) return true
   if (e?.name === 'AbortError' || e?.type === 'aborted' || e?.type === 'system') return true
   return (error as {code?: number}).code === 401
-}
-
-/**
- * Resources whose output depends on a cluster that could not be read, with those clusters. Their objects in the
- * other clusters stay as the last sync left them: an API server that is down says nothing about its workloads,
- * and removing federation or failover to it because of that would cut traffic that still flows.
- */
-export function heldResources(resources: SmhResource[], failed: Set<string>, knownMeshes: string[]): Map<string, Set<string>> {
-  const held = new Map<string, Set<string>>()
-  if (failed.size === 0) return held
-  const meshes = new Set(knownMeshes)
-  const all = [...failed]
-  const hold = (id: string, clusters: Iterable<string>) => {
-    const set = held.get(id) ?? new Set()
-    for (const c of clusters) set.add(c)
-    if (set.size) held.set(id, set)
-  }
-  const failoverIds = new Map<string, Set<string>>()
-  for (const resource of resources) {
-    const id = resourceId(resource)
-    const named = new Set<string>()
-    const selectors = (resource.spec as {destinationSelector?: unknown[]}).destinationSelector
-    const selectsAll = (resource.kind === 'TrafficPolicy' || resource.kind === 'AccessPolicy') && !selectors?.length
-    const unrestricted = walk(resource.spec, named) || selectsAll
-    const clusters = unrestricted ? all : [...named].filter((c) => failed.has(c))
-    // A mesh no healthy cluster has: one of the failed clusters' (names end with the cluster name, as in SMH).
-    const meshRefs = (resource.spec as {meshes?: {name: string}[]}).meshes ?? []
-    for (const mesh of meshRefs) {
-      if (meshes.has(mesh.name)) continue
-      const owner = all.filter((c) => mesh.name.endsWith(`-${c}`))
-      clusters.push(...(owner.length ? owner : all))
-    }
-    if (resource.kind === 'KubernetesCluster' && failed.has(resource.metadata.name)) clusters.push(resource.metadata.name)
-    hold(id, clusters)
-    if (resource.kind === 'FailoverService') failoverIds.set(id, held.get(id) ?? new Set())
-  }
-  // A policy that shifts to a held FailoverService is held with it.
-  for (const resource of resources) {
-    if (resource.kind !== 'TrafficPolicy') continue
-    for (const d of resource.spec.trafficShift?.destinations ?? []) {
-      const ref = d.failoverServiceRef ?? d.failoverService
-      if (!ref) continue
-      const fs = failoverIds.get(`FailoverService/${ref.namespace ?? resource.metadata.namespace}/${ref.name}`)
-      if (fs?.size) hold(resourceId(resource), fs)
-    }
-  }
-  return held
-}
-
-/**
- * Collects the cluster names a spec names (`clusterName`, `clusters: [...]`) and says whether it has a matcher that
- * is not restricted to named clusters (it then selects in every cluster).
- */
-function walk(value: unknown, named: Set<string>, key = ''): boolean {
-  if (Array.isArray(value)) {
-    if (key === 'clusters') {
-      for (const c of value) if (typeof c === 'string') named.add(c)
-      return false
-    }
-    return value.map((v) => walk(v, named, key)).some(Boolean)
-  }
-  if (value === null || typeof value !== 'object') {
-    if (key === 'clusterName' && typeof value === 'string') named.add(value)
-    return false
-  }
-  const object = value as Record<string, unknown>
-  let unrestricted = (key === 'kubeServiceMatcher' || key === 'kubeIdentityMatcher') && !Array.isArray(object.clusters)
-  for (const [k, v] of Object.entries(object)) if (walk(v, named, k)) unrestricted = true
-  return unrestricted
 }
 
 /** Writes each status that differs from what is stored, through the status subresource (server-side apply). */
@@ -357,7 +284,7 @@ async function writeStatuses(mgmt: ClusterClient, management: ManagementResource
       status.written = true
     } catch (error) {
       // Deleted meanwhile (another sync, a user): nothing to report on.
-      if ((error as {code?: number}).code === 404) return
+      if (isNotFound(error)) return
       throw mgmt.error(error)
     }
   }))

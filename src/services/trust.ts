@@ -4,8 +4,6 @@
  * Idempotent: an intermediate that chains to the current root and has 30 days or more left is kept. Private keys
  * go from memory to a Secret and nowhere else.
  */
-import {ApiException} from '@kubernetes/client-node'
-
 import {SMH_NAMESPACE, type VirtualMesh, resourceId} from '../api/types.js'
 import type {Mesh} from '../discovery/types.js'
 import {UsageError} from '../errors.js'
@@ -53,13 +51,8 @@ export interface TrustOptions {
 const decode = (data: Record<string, string> | undefined, key: string) => (data?.[key] ? Buffer.from(data[key], 'base64').toString('utf8') : undefined)
 const encode = (text: string) => Buffer.from(text).toString('base64')
 
-async function readSecret(client: ClusterClient, namespace: string, name: string): Promise<SecretObject | undefined> {
-  try {
-    return await client.objects.read<SecretObject & {apiVersion: string; kind: string; metadata: {name: string}}>({apiVersion: 'v1', kind: 'Secret', metadata: {name, namespace}})
-  } catch (error) {
-    if (error instanceof ApiException && error.code === 404) return undefined
-    throw error
-  }
+function readSecret(client: ClusterClient, namespace: string, name: string): Promise<SecretObject | undefined> {
+  return client.readIfExists<SecretObject & {apiVersion: string; kind: string; metadata: {name: string}}>({apiVersion: 'v1', kind: 'Secret', metadata: {name, namespace}})
 }
 
 /** The virtual mesh's root: the user's Secret, else the generated one (made once, kept in the management cluster). */

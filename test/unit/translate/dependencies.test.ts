@@ -1,12 +1,12 @@
 import {describe, expect, it} from 'vitest'
 
 import type {SmhResource} from '../../../src/api/types.js'
-import {heldResources} from '../../../src/services/sync.js'
+import {resourcesDependingOn} from '../../../src/translate/dependencies.js'
 
 const tp = (name: string, spec: Record<string, unknown>) => ({apiVersion: 'networking.smh.solo.io/v1alpha2', kind: 'TrafficPolicy', metadata: {name, namespace: 'service-mesh-hub'}, spec}) as SmhResource
 const refs = (...clusters: string[]) => [{kubeServiceRefs: {services: clusters.map((clusterName) => ({name: 'reviews', namespace: 'default', clusterName}))}}]
 
-describe('resources held back while a cluster cannot be read', () => {
+describe('which resources depend on a cluster (held back while it cannot be read)', () => {
   const resources: SmhResource[] = [
     tp('kind2-only', {destinationSelector: refs('kind2'), requestTimeout: '1s'}),
     tp('both', {destinationSelector: refs('kind2', 'kind3'), outlierDetection: {consecutiveErrors: 1}}),
@@ -21,7 +21,7 @@ describe('resources held back while a cluster cannot be read', () => {
   ]
 
   it('holds exactly what names, selects in, or federates with the failed cluster', () => {
-    const held = heldResources(resources, new Set(['kind3']), ['istiod-istio-system-kind2'])
+    const held = resourcesDependingOn(resources, new Set(['kind3']), ['istiod-istio-system-kind2'])
     expect([...held.keys()].sort()).toEqual([
       'FailoverService/service-mesh-hub/fs', 'TrafficPolicy/service-mesh-hub/both', 'TrafficPolicy/service-mesh-hub/everything',
       'TrafficPolicy/service-mesh-hub/matcher', 'TrafficPolicy/service-mesh-hub/shift', 'VirtualMesh/service-mesh-hub/vm',
@@ -30,6 +30,6 @@ describe('resources held back while a cluster cannot be read', () => {
   })
 
   it('holds nothing when every cluster answered', () => {
-    expect(heldResources(resources, new Set(), ['istiod-istio-system-kind2', 'istiod-istio-system-kind3']).size).toBe(0)
+    expect(resourcesDependingOn(resources, new Set(), ['istiod-istio-system-kind2', 'istiod-istio-system-kind3']).size).toBe(0)
   })
 })
