@@ -1,0 +1,42 @@
+/** `kubectl smh allow access` as a wizard: the calling identities (service accounts), then the services they may call. */
+import {checkbox} from '@inquirer/prompts'
+
+import type {Choices} from '../../services/choices.js'
+import {type VerbShape, type WizardHooks, finish, promptContext} from './common.js'
+
+export interface AllowAccessFlags {
+  /** `CLUSTER/NS/SERVICEACCOUNT` */
+  from: string[]
+  /** `CLUSTER/NS/SVC` or discovered names. */
+  to: string[]
+  name?: string
+  namespace?: string
+  dryRun?: boolean
+}
+
+export const allowAccessShape: VerbShape = {
+  verb: 'allow access',
+  positional: [],
+  order: ['from', 'to', 'name', 'namespace', 'dryRun'],
+}
+
+export function allowAccessMissing(given: Partial<AllowAccessFlags>): string[] {
+  return [...(given.from?.length ? [] : ['--from']), ...(given.to?.length ? [] : ['--to'])]
+}
+
+export async function allowAccessWizard(choices: Choices, given: Partial<AllowAccessFlags>, hooks: WizardHooks = {}): Promise<AllowAccessFlags> {
+  const context = promptContext(hooks)
+  const from = given.from?.length ? given.from : await checkbox({
+    message: 'Allow calls from (service accounts; space to select, enter when done)',
+    required: true,
+    choices: choices.serviceAccounts.map((a) => ({value: a.ref, name: `${a.ref}  (mesh ${a.mesh})`, short: a.ref})),
+    pageSize: 10,
+  }, context)
+  const to = given.to?.length ? given.to : await checkbox({
+    message: 'To (services; space to select, enter when done)',
+    required: true,
+    choices: choices.services.map((s) => ({value: s.ref, name: `${s.ref}  (${s.name})`, short: s.ref})),
+    pageSize: 10,
+  }, context)
+  return finish(allowAccessShape, {...given, from, to}, hooks)
+}

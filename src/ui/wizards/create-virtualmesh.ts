@@ -1,0 +1,78 @@
+/** `kubectl smh create virtualmesh` as a wizard: a name, the meshes (not those another VirtualMesh holds), restarts. */
+import {checkbox, confirm, input, select} from '@inquirer/prompts'
+
+import type {Choices} from '../../services/choices.js'
+import {type VerbShape, type WizardHooks, finish, promptContext, say, validateName} from './common.js'
+
+export interface CreateVirtualMeshFlags {
+  name: string
+  mesh: string[]
+  rootCaSecret?: string
+  caKeyAlgorithm?: 'rsa' | 'ecdsa'
+  autoRestartPods?: boolean
+  globalAccessPolicy?: 'enabled' | 'disabled'
+  noFederation?: boolean
+  namespace?: string
+  dryRun?: boolean
+}
+
+export const createVirtualMeshShape: VerbShape = {
+  verb: 'create virtualmesh',
+  positional: ['name'],
+  order: ['mesh', 'rootCaSecret', 'caKeyAlgorithm', 'autoRestartPods', 'globalAccessPolicy', 'noFederation', 'namespace', 'dryRun'],
+}
+
+/** The required flags `given` lacks, as the command line spells them (for the no-TTY error). */
+export function createVirtualMeshMissing(given: Partial<CreateVirtualMeshFlags>): string[] {
+  return [...(given.name ? [] : ['NAME']), ...(given.mesh?.length ? [] : ['--mesh'])]
+}
+
+/**
+ * Asks for the name and the meshes when `given` lacks them, then whether to restart istiod and the gateways and the
+ * global access policy (each only when not given). The root CA (generated RSA unless --root-ca-secret /
+ * --ca-key-algorithm say otherwise) and federation are left to their flags.
+ */
+export async function createVirtualMeshWizard(choices: Choices, given: Partial<CreateVirtualMeshFlags>, hooks: WizardHooks = {}): Promise<CreateVirtualMeshFlags> {
+  const context = promptContext(hooks)
+  const namespace = given.namespace ?? 'service-mesh-hub'
+  const name = given.name ?? await input({message: 'Name of the virtual mesh', default: 'virtual-mesh', validate: validateName}, context)
+  let mesh = given.mesh
+  if (!mesh?.length) {
+    if (!choices.meshes.length) say(hooks, 'Discovery found no Istio mesh in the registered clusters (register one with kubectl smh register cluster).')
+    const self = `${namespace}/${name}`
+    mesh = await checkbox({
+      message: 'Meshes to join (space to select, enter when done)',
+      required: true,
+      choices: choices.meshes.map((m) => {
+        const taken = m.virtualMesh !== undefined && m.virtualMesh !== self
+        return {
+          value: m.name,
+          name: `${m.name}  (cluster ${m.cluster}, trust domain ${m.trustDomain})`,
+          short: m.name,
+          ...(taken ? {disabled: `(in VirtualMesh ${m.virtualMesh})`} : {}),
+          ...(m.virtualMesh === self ? {checked: true} : {}),
+        }
+      }),
+      validate: (picked) => picked.length > 0 || 'select at least one mesh (space selects)',
+    }, context)
+  }
+  const autoRestartPods = given.autoRestartPods ?? await confirm({
+    message: 'Restart istiod and the gateways so they load the shared root at once?',
+    default: false,
+  }, context)
+  const globalAccessPolicy = given.globalAccessPolicy ?? await select({
+    message: 'Global access policy',
+    choices: [
+      {value: 'disabled' as const, name: 'disabled: any workload may call any service (as before)'},
+      {value: 'enabled' as const, name: 'enabled: deny by default; allow calls with kubectl smh allow access'},
+    ],
+    default: 'disabled',
+  }, context)
+  return finish(createVirtualMeshShape, {
+    ...given,
+    name,
+    mesh,
+    ...(autoRestartPods ? {autoRestartPods} : {}),
+    ...(globalAccessPolicy !== 'disabled' || given.globalAccessPolicy ? {globalAccessPolicy} : {}),
+  }, hooks)
+}

@@ -1,0 +1,54 @@
+/** `kubectl smh set route` as a wizard: the services, then a request timeout and/or retries. */
+import {checkbox, input, number} from '@inquirer/prompts'
+
+import type {Choices} from '../../services/choices.js'
+import {type VerbShape, type WizardHooks, finish, promptContext, say, validateDuration} from './common.js'
+
+export interface SetRouteFlags {
+  services: string[]
+  timeout?: string
+  retries?: number
+  perTryTimeout?: string
+  name?: string
+  namespace?: string
+  dryRun?: boolean
+}
+
+export const setRouteShape: VerbShape = {
+  verb: 'set route',
+  positional: ['services'],
+  order: ['timeout', 'retries', 'perTryTimeout', 'name', 'namespace', 'dryRun'],
+}
+
+export function setRouteMissing(given: Partial<SetRouteFlags>): string[] {
+  return [
+    ...(given.services?.length ? [] : ['SERVICE']),
+    ...(given.timeout !== undefined || given.retries !== undefined || given.perTryTimeout !== undefined ? [] : ['--timeout or --retries']),
+  ]
+}
+
+/** Asks for the services when none are given, then timeout and retries (empty: none) until at least one is set. */
+export async function setRouteWizard(choices: Choices, given: Partial<SetRouteFlags>, hooks: WizardHooks = {}): Promise<SetRouteFlags> {
+  const context = promptContext(hooks)
+  const services = given.services?.length ? given.services : await checkbox({
+    message: 'Services whose routes to set (space to select, enter when done)',
+    required: true,
+    choices: choices.services.map((s) => ({value: s.ref, name: `${s.ref}  (${s.name})`, short: s.ref})),
+    pageSize: 10,
+  }, context)
+  let {timeout, retries, perTryTimeout} = given
+  if (timeout === undefined && retries === undefined && perTryTimeout === undefined) {
+    for (;;) {
+      const t = await input({message: 'Request timeout (e.g. 5s; empty for none)', validate: (v) => validateDuration(v.trim(), true)}, context)
+      timeout = t.trim() || undefined
+      retries = await number({message: 'Retries (empty for none)', required: false, min: 0, max: 100, step: 1}, context)
+      if (retries) {
+        const p = await input({message: 'Timeout per try (e.g. 2s; empty for none)', validate: (v) => validateDuration(v.trim(), true)}, context)
+        perTryTimeout = p.trim() || undefined
+      }
+      if (timeout !== undefined || retries !== undefined) break
+      say(hooks, 'Nothing to set: give a timeout, retries, or both.')
+    }
+  }
+  return finish(setRouteShape, {...given, services, timeout, retries, perTryTimeout}, hooks)
+}
