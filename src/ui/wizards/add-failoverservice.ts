@@ -89,11 +89,20 @@ export async function addFailoverServiceWizard(choices: Choices, given: Partial<
   }
 
   const primary = choices.services.find((s) => s.ref === backing[0])
-  const port = given.port ?? (await input({
+  // A port typed without its protocol gets the protocol of that port on the 1st-priority service (http if Istio
+  // would call it plain TCP), written out so the command line says what it means.
+  const protocolOf = (n: number) => {
+    const p = primary?.ports.find((x) => x.port === n)?.protocol
+    return p && (PROTOCOLS as readonly string[]).includes(p) ? p : 'http'
+  }
+  const port = given.port ?? await input({
     message: 'Port (and protocol) the failover service listens on',
-    default: primary?.ports[0] ? `${primary.ports[0].port}/${PROTOCOLS.includes(primary.ports[0].protocol as never) ? primary.ports[0].protocol : 'http'}` : undefined,
+    default: primary?.ports[0] ? `${primary.ports[0].port}/${protocolOf(primary.ports[0].port)}` : undefined,
     validate: (value) => validateFailoverPort(value, primary),
-  }, context)).trim().toLowerCase()
+  }, context).then((answer) => {
+    const text = answer.trim().toLowerCase()
+    return text.includes('/') ? text : `${text}/${protocolOf(Number(text))}`
+  })
 
   const hostname = given.hostname ?? await input({
     message: 'Hostname clients will call',
