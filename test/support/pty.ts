@@ -6,7 +6,7 @@
  * with `script` the child's exit status, the terminal size and the split of stdout from the screen are all at
  * script's mercy (its window size is 0x0 when its own stdin is a pipe, it forwards stdin EOF as ^D to the child,
  * and the command has to be one shell-quoted string). The driver below (about 40 lines of Python, passed with
- * `python3 -c`) opens the pty itself, sets a known window size (100x40) before the child starts, makes the pty the
+ * `python3 -c`) opens the pty itself, sets a known window size (160x40) before the child starts, makes the pty the
  * child's controlling terminal (so Ctrl-C in cooked mode is a real SIGINT, and in raw mode the byte 0x03 that
  * inquirer reads), relays our keys byte for byte, exits with the child's own exit code (128+N after signal N, as a
  * shell reports it), and can give the child's stdout its own pipe (`stdout: 'pipe'`) while stdin and stderr stay on
@@ -91,9 +91,9 @@ export interface PtyOptions {
   steps?: PtyStep[]
   /** 'pty' (default): stdout on the terminal too, as a person sees it; 'pipe': the child's stdout is its own pipe. */
   stdout?: 'pty' | 'pipe'
-  /** How long one waitFor may take (default 15 s: the first prompt comes after Node, tsx and oclif start). */
+  /** How long one waitFor may take (default 30 s: the first prompt comes after Node, tsx and oclif start, on a busy machine). */
   stepTimeoutMs?: number
-  /** How long the program may take to exit after the last step (default 15 s). */
+  /** How long the program may take to exit after the last step (default 60 s). */
   exitTimeoutMs?: number
   /** Pause between keys (default 15 ms). */
   keyDelayMs?: number
@@ -133,7 +133,7 @@ export async function runInPty(command: string, args: string[], options: PtyOpti
   const mode = options.stdout ?? 'pty'
   const env: NodeJS.ProcessEnv = {...process.env, TERM: 'xterm-256color', ...options.env}
   if (options.env?.CI === undefined) delete env.CI
-  const child = spawn('python3', ['-c', DRIVER, String(options.cols ?? 100), String(options.rows ?? 40), mode, command, ...args], {
+  const child = spawn('python3', ['-c', DRIVER, String(options.cols ?? 160), String(options.rows ?? 40), mode, command, ...args], {
     cwd: options.cwd,
     env,
     stdio: ['pipe', 'pipe', 'pipe', mode === 'pipe' ? 'pipe' : 'ignore'],
@@ -166,7 +166,7 @@ export async function runInPty(command: string, args: string[], options: PtyOpti
   }
 
   let mark = 0
-  const stepTimeout = options.stepTimeoutMs ?? 15_000
+  const stepTimeout = options.stepTimeoutMs ?? 30_000
   for (const [index, step] of (options.steps ?? []).entries()) {
     if (step.waitFor !== undefined) {
       const pattern = typeof step.waitFor === 'string' ? new RegExp(step.waitFor.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : step.waitFor
@@ -201,7 +201,7 @@ export async function runInPty(command: string, args: string[], options: PtyOpti
     }
   }
   child.stdin.end()
-  const timeout = options.exitTimeoutMs ?? 15_000
+  const timeout = options.exitTimeoutMs ?? 60_000
   const code = await Promise.race([exited, sleep(timeout).then(() => undefined)])
   if (code === undefined) fail(`the program did not exit within ${timeout} ms of the last step`)
   return {code: code!, screen: stripAnsi(raw), raw, stdout}

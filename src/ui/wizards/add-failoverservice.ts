@@ -11,7 +11,7 @@
 import {input, select} from '@inquirer/prompts'
 
 import type {Choices, ServiceChoice} from '../../services/choices.js'
-import {PROTOCOLS, type VerbShape, type WizardHooks, finish, ordinal, promptContext, validateHostname, validateName} from './common.js'
+import {NO_SERVICES, PROTOCOLS, type VerbShape, type WizardHooks, finish, needChoices, ordinal, promptContext, validateHostname, validateName} from './common.js'
 
 export interface AddFailoverServiceFlags {
   name: string
@@ -67,6 +67,7 @@ export async function addFailoverServiceWizard(choices: Choices, given: Partial<
 
   let backing = given.backing
   if (!backing?.length) {
+    needChoices(choices.services.length, NO_SERVICES)
     backing = []
     for (;;) {
       const left = choices.services.filter((s) => !backing!.includes(s.ref))
@@ -95,14 +96,15 @@ export async function addFailoverServiceWizard(choices: Choices, given: Partial<
     const p = primary?.ports.find((x) => x.port === n)?.protocol
     return p && (PROTOCOLS as readonly string[]).includes(p) ? p : 'http'
   }
-  const port = given.port ?? await input({
-    message: 'Port (and protocol) the failover service listens on',
-    default: primary?.ports[0] ? `${primary.ports[0].port}/${protocolOf(primary.ports[0].port)}` : undefined,
-    validate: (value) => validateFailoverPort(value, primary),
-  }, context).then((answer) => {
-    const text = answer.trim().toLowerCase()
-    return text.includes('/') ? text : `${text}/${protocolOf(Number(text))}`
-  })
+  let port = given.port
+  if (port === undefined) {
+    const answer = (await input({
+      message: 'Port (and protocol) the failover service listens on',
+      default: primary?.ports[0] ? `${primary.ports[0].port}/${protocolOf(primary.ports[0].port)}` : undefined,
+      validate: (value) => validateFailoverPort(value, primary),
+    }, context)).trim().toLowerCase()
+    port = answer.includes('/') ? answer : `${answer}/${protocolOf(Number(answer))}`
+  }
 
   const hostname = given.hostname ?? await input({
     message: 'Hostname clients will call',

@@ -2,7 +2,7 @@
 import {checkbox} from '@inquirer/prompts'
 
 import type {Choices} from '../../services/choices.js'
-import {type VerbShape, type WizardHooks, finish, promptContext} from './common.js'
+import {NO_SERVICES, type VerbShape, type WizardHooks, finish, needChoices, promptContext} from './common.js'
 
 export interface AllowAccessFlags {
   /** `CLUSTER/NS/SERVICEACCOUNT` */
@@ -26,6 +26,8 @@ export function allowAccessMissing(given: Partial<AllowAccessFlags>): string[] {
 
 export async function allowAccessWizard(choices: Choices, given: Partial<AllowAccessFlags>, hooks: WizardHooks = {}): Promise<AllowAccessFlags> {
   const context = promptContext(hooks)
+  if (!given.from?.length) needChoices(choices.serviceAccounts.length, 'discovery found no workload in a mesh in the registered clusters, so no identity to allow: register a cluster with kubectl smh register cluster')
+  if (!given.to?.length) needChoices(choices.services.length, NO_SERVICES)
   const from = given.from?.length ? given.from : await checkbox({
     message: 'Allow calls from (service accounts; space to select, enter when done)',
     required: true,

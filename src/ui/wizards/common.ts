@@ -4,6 +4,7 @@
  */
 import {confirm} from '@inquirer/prompts'
 
+import {UsageError} from '../../errors.js'
 import {type FlagValue, equivalentCommand} from './command-line.js'
 
 export interface WizardHooks {
@@ -44,6 +45,16 @@ export const promptContext = (hooks: WizardHooks) => ({
 })
 
 export const say = (hooks: WizardHooks, text: string) => (hooks.output ?? process.stderr).write(`${text}\n`)
+
+/**
+ * A question with nothing to pick cannot be answered (inquirer would fail on a list with no enabled entry): exit 2
+ * with what is missing and how to get it.
+ */
+export function needChoices(count: number, message: string): void {
+  if (count === 0) throw new UsageError(message)
+}
+
+export const NO_SERVICES = 'discovery found no service in a mesh in the registered clusters: register a cluster with kubectl smh register cluster, or check kubectl smh sync --dry-run'
 
 /** 1st, 2nd, 3rd, 4th, 11th, 12th, 21st... */
 export function ordinal(n: number): string {

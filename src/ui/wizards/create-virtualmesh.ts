@@ -2,7 +2,7 @@
 import {checkbox, confirm, input, select} from '@inquirer/prompts'
 
 import type {Choices} from '../../services/choices.js'
-import {type VerbShape, type WizardHooks, finish, promptContext, say, validateName} from './common.js'
+import {type VerbShape, type WizardHooks, finish, needChoices, promptContext, validateName} from './common.js'
 
 export interface CreateVirtualMeshFlags {
   name: string
@@ -38,11 +38,12 @@ export async function createVirtualMeshWizard(choices: Choices, given: Partial<C
   const name = given.name ?? await input({message: 'Name of the virtual mesh', default: 'virtual-mesh', validate: validateName}, context)
   let mesh = given.mesh
   if (!mesh?.length) {
-    if (!choices.meshes.length) say(hooks, 'Discovery found no Istio mesh in the registered clusters (register one with kubectl smh register cluster).')
     const self = `${namespace}/${name}`
+    const free = choices.meshes.filter((m) => m.virtualMesh === undefined || m.virtualMesh === self)
+    needChoices(choices.meshes.length, 'discovery found no Istio mesh in the registered clusters: register one with kubectl smh register cluster')
+    needChoices(free.length, `every discovered mesh is already in a virtual mesh (${[...new Set(choices.meshes.map((m) => m.virtualMesh))].join(', ')}): add meshes to that one, or remove one from it first`)
     mesh = await checkbox({
       message: 'Meshes to join (space to select, enter when done)',
-      required: true,
       choices: choices.meshes.map((m) => {
         const taken = m.virtualMesh !== undefined && m.virtualMesh !== self
         return {

@@ -2,7 +2,7 @@
 import {checkbox, input, number} from '@inquirer/prompts'
 
 import type {Choices} from '../../services/choices.js'
-import {type VerbShape, type WizardHooks, finish, promptContext, validateDuration} from './common.js'
+import {NO_SERVICES, type VerbShape, type WizardHooks, finish, needChoices, promptContext, validateDuration} from './common.js'
 
 export interface SetOutlierFlags {
   services: string[]
@@ -35,6 +35,7 @@ export function setOutlierMissing(given: Partial<SetOutlierFlags>): string[] {
  */
 export async function setOutlierWizard(choices: Choices, given: Partial<SetOutlierFlags>, hooks: WizardHooks = {}): Promise<SetOutlierFlags> {
   const context = promptContext(hooks)
+  if (!given.services?.length) needChoices(choices.services.length, NO_SERVICES)
   const services = given.services?.length ? given.services : await checkbox({
     message: 'Services to eject failing endpoints from (space to select, enter when done)',
     required: true,

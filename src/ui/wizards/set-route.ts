@@ -2,7 +2,7 @@
 import {checkbox, input, number} from '@inquirer/prompts'
 
 import type {Choices} from '../../services/choices.js'
-import {type VerbShape, type WizardHooks, finish, promptContext, say, validateDuration} from './common.js'
+import {NO_SERVICES, type VerbShape, type WizardHooks, finish, needChoices, promptContext, say, validateDuration} from './common.js'
 
 export interface SetRouteFlags {
   services: string[]
@@ -30,6 +30,7 @@ export function setRouteMissing(given: Partial<SetRouteFlags>): string[] {
 /** Asks for the services when none are given, then timeout and retries (empty: none) until at least one is set. */
 export async function setRouteWizard(choices: Choices, given: Partial<SetRouteFlags>, hooks: WizardHooks = {}): Promise<SetRouteFlags> {
   const context = promptContext(hooks)
+  if (!given.services?.length) needChoices(choices.services.length, NO_SERVICES)
   const services = given.services?.length ? given.services : await checkbox({
     message: 'Services whose routes to set (space to select, enter when done)',
     required: true,

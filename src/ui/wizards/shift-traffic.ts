@@ -7,7 +7,7 @@
 import {number, select} from '@inquirer/prompts'
 
 import type {Choices, ServiceChoice} from '../../services/choices.js'
-import {type VerbShape, type WizardHooks, finish, promptContext, say} from './common.js'
+import {NO_SERVICES, type VerbShape, type WizardHooks, finish, needChoices, promptContext, say} from './common.js'
 
 export interface ShiftTrafficFlags {
   /** `CLUSTER/NS/SVC` or the discovered name. */
@@ -43,6 +43,7 @@ export function destinationsOf(services: ServiceChoice[], first?: ServiceChoice)
 /** Asks for what `given` lacks: the service, then a FailoverService or weighted destinations; then the plan. */
 export async function shiftTrafficWizard(choices: Choices, given: Partial<ShiftTrafficFlags>, hooks: WizardHooks = {}): Promise<ShiftTrafficFlags> {
   const context = promptContext(hooks)
+  needChoices(choices.services.length, NO_SERVICES)
   const service = given.service ?? await select({
     message: 'Shift the traffic of which service?',
     choices: choices.services.map((s) => ({value: s.ref, name: `${s.ref}  (${s.name})`, short: s.ref})),
@@ -75,13 +76,16 @@ export async function shiftTrafficWizard(choices: Choices, given: Partial<ShiftT
     const left = destinations.filter((d) => !weights.has(d))
     const pick = await select<string>({
       message: `Destination ${weights.size + 1} (${total} of 100 so far)`,
+      // Once a weight is in, "done" (refused until 100) and "start over" come first, in sight; the cursor starts on
+      // the first destination left.
       choices: [
-        ...left.map((d) => ({value: d, name: d})),
         ...(weights.size ? [
-          {value: START_OVER, name: 'start over (clear the weights)'},
           {value: START_OVER, name: 'done', disabled: `(not yet: the weights add up to ${total}, not 100)`},
+          {value: START_OVER, name: 'start over (clear the weights)'},
         ] : []),
+        ...left.map((d) => ({value: d, name: d})),
       ],
+      default: left[0],
       pageSize: 12,
     }, context)
     if (pick === START_OVER) {
