@@ -16,8 +16,8 @@
  * place with cursor moves, so the stripped text is the history of renders, not one frame; `waitFor` therefore looks
  * only at text written after the previous step's match, so an old render cannot satisfy a new wait.
  */
-import {type ChildProcessByStdio, spawn} from 'node:child_process'
-import type {Readable, Writable} from 'node:stream'
+import {spawn} from 'node:child_process'
+import type {Readable} from 'node:stream'
 
 const DRIVER = String.raw`
 import errno, fcntl, os, select, signal, struct, sys, termios
@@ -137,7 +137,7 @@ export async function runInPty(command: string, args: string[], options: PtyOpti
     cwd: options.cwd,
     env,
     stdio: ['pipe', 'pipe', 'pipe', mode === 'pipe' ? 'pipe' : 'ignore'],
-  }) as unknown as ChildProcessByStdio<Writable, Readable, Readable> & {stdio: [Writable, Readable, Readable, Readable | null]}
+  })
   let raw = ''
   let stdout = ''
   let driverErr = ''
@@ -145,12 +145,13 @@ export async function runInPty(command: string, args: string[], options: PtyOpti
   const changed = () => {
     for (const l of listeners) l()
   }
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
     raw += d
     changed()
   })
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (driverErr += d))
-  child.stdio[3]?.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (driverErr += d))
+  const piped = child.stdio[3] as Readable | null
+  piped?.setEncoding('utf8').on('data', (d: string) => (stdout += d))
   let exitCode: number | undefined
   const exited = new Promise<number>((resolve, reject) => {
     child.on('error', reject)
@@ -195,12 +196,12 @@ export async function runInPty(command: string, args: string[], options: PtyOpti
       await sleep(options.keyDelayMs ?? 15)
       for (const key of Array.isArray(step.send) ? step.send : keysOf(step.send)) {
         if (exitCode !== undefined) fail(`step ${index + 1}: the program exited (${exitCode}) before all keys were typed`)
-        child.stdin.write(key)
+        child.stdin!.write(key)
         await sleep(options.keyDelayMs ?? 15)
       }
     }
   }
-  child.stdin.end()
+  child.stdin!.end()
   const timeout = options.exitTimeoutMs ?? 60_000
   const code = await Promise.race([exited, sleep(timeout).then(() => undefined)])
   if (code === undefined) fail(`the program did not exit within ${timeout} ms of the last step`)
