@@ -12,7 +12,15 @@ sends no write request anywhere.
 
 A cluster that cannot be reached fails its part (exit 1) and the others finish; objects in other clusters that
 depend on it are held as they are until it answers again. An object another field manager owns is a conflict,
-reported with the fix (--force-conflicts), never silently overwritten.`
+reported with the fix (--force-conflicts), never silently overwritten.
+
+Shared trust: for every accepted VirtualMesh, its root CA (generated once into the management cluster, or the
+user's), an intermediate per mesh written as Istio's plug-in CA (Secret cacerts in the Istio namespace; one that
+chains to the root and has 30 days left is kept), the other meshes' trust domains merged into each mesh config's
+trustDomainAliases (unless istiod runs with PILOT_SKIP_VALIDATE_TRUST_DOMAIN=true), and with autoRestartPods a
+rollout restart of istiod and the gateways after a new intermediate. When a VirtualMesh goes or drops a mesh, its
+cacerts and aliases are removed (istiod keeps the loaded CA until it restarts). A mesh it cannot fix makes the
+VirtualMesh FAILED with the fix, and the command exit 1.`
   static override examples = [
     '$ kubectl smh sync',
     '$ kubectl smh sync --dry-run',
@@ -39,7 +47,7 @@ reported with the fix (--force-conflicts), never silently overwritten.`
       const diff = ui.planDiff(result, this.color)
       if (diff) this.log(diff)
     }
-    this.output(slim(result), () => (this.flags['dry-run'] ? ui.planTable(result) : ui.clusterTable(result)))
+    this.output(slim(result), () => [this.flags['dry-run'] ? ui.planTable(result) : ui.clusterTable(result), ui.trustTable(result)].filter(Boolean).join('\n\n'))
     if (this.format === 'table') this.info(ui.statusRows(result))
     const failure = syncFailure(result)
     if (failure) throw failure

@@ -49,6 +49,10 @@ export interface Mesh {
   version: string
   revision: string
   trustDomain: string
+  /** The mesh config's `trustDomainAliases`: other trust domains its sidecars accept as their own. */
+  trustDomainAliases: string[]
+  /** istiod runs with `PILOT_SKIP_VALIDATE_TRUST_DOMAIN=true`: its sidecars accept peers of any trust domain. */
+  skipTrustDomainValidation: boolean
   istiodServiceAccount: string
   podLabels: Record<string, string>
   gateways: MeshGateway[]

@@ -19,6 +19,7 @@ import {CLUSTER_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL, MANAGED_KINDS, MANAGED
 import {KUBECONFIG_SECRET_KEY, KUBECONFIG_SECRET_TYPE, REMOTE_CONTEXT_ANNOTATION, TOKEN_EXPIRY_ANNOTATION, tokenKubeconfig} from '../kube/registry.js'
 import {meshConfigMapNames, readClusterObjects} from '../kube/snapshot.js'
 import {notInstalled} from './management.js'
+import {removeTrustFrom} from './trust.js'
 
 /** Marks every RBAC object of one registration, so deregister finds exactly those. */
 export const REGISTRATION_LABEL = 'smh.solo.io/registration'
@@ -33,7 +34,7 @@ export interface PolicyRule {
 
 export interface IstioNamespaceAccess {
   namespace: string
-  /** Mesh config ConfigMaps discovery reads (`istio`, `istio-<rev>`). */
+  /** Mesh config ConfigMaps discovery reads and the trust step patches (`istio`, `istio-<rev>`). */
   configMaps: string[]
   /** istiod and gateway Deployments, restarted when the shared root changes. */
   deployments: string[]
@@ -66,7 +67,8 @@ export function registrationRules(istio: IstioNamespaceAccess[]): {cluster: Poli
   const namespaced = istio.map((access) => ({
     namespace: access.namespace,
     rules: [
-      {apiGroups: [''], resources: ['configmaps'], verbs: ['get'], resourceNames: [...access.configMaps].sort()},
+      // patch: the trust step merges the other meshes' trust domains into trustDomainAliases (a merge patch).
+      {apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'patch'], resourceNames: [...access.configMaps].sort()},
       {apiGroups: [''], resources: ['secrets'], verbs: ['delete', 'get', 'patch'], resourceNames: ['cacerts']},
       // A create is authorised before the name is known, so RBAC cannot name it: the admission policy below
       // refuses every Secret this identity creates but cacerts.
@@ -218,7 +220,10 @@ export interface DeregisterResult {
   removed: string[]
 }
 
-/** Removes every object kubectl-smh generated in the cluster, then the registration's RBAC, account and records. */
+/**
+ * Removes every object kubectl-smh generated in the cluster (and the `cacerts` and trust domain aliases of the trust
+ * step), then the registration's RBAC, account and records.
+ */
 export async function deregisterCluster(options: DeregisterOptions): Promise<DeregisterResult> {
   const {mgmt, name} = options
   const progress = options.onProgress ?? (() => {})
@@ -249,6 +254,10 @@ export async function deregisterCluster(options: DeregisterOptions): Promise<Der
         await remove(remote, {apiVersion: kind.apiVersion, kind: kind.kind, metadata: {name: object.metadata!.name!, namespace: object.metadata!.namespace}})
       }
     }
+    progress(`${name}: removing the cacerts and trust domain aliases kubectl-smh wrote there`)
+    // istiod keeps the CA it loaded until it restarts; it is not restarted here.
+    const objects = await readClusterObjects(remote)
+    removed.push(...await removeTrustFrom(remote, remoteContext, objects, discoverCluster(name, objects).meshes))
     progress(`${name}: removing its RBAC and service account`)
     const selector = `${REGISTRATION_LABEL}=${name}`
     for (const [apiVersion, kind] of [['rbac.authorization.k8s.io/v1', 'RoleBinding'], ['rbac.authorization.k8s.io/v1', 'Role'], ['rbac.authorization.k8s.io/v1', 'ClusterRoleBinding'],

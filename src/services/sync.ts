@@ -3,20 +3,22 @@
  * in parallel → translate → plan per cluster → server-side apply, prune → write each resource's status. Returns
  * what happened; prints nothing (progress goes through onProgress).
  */
-import type {ResourceStatus} from '../api/types.js'
+import type {ResourceStatus, VirtualMesh} from '../api/types.js'
 import {resourceId} from '../api/types.js'
-import type {KubeObject} from '../discovery/types.js'
+import type {KubeObject, Mesh} from '../discovery/types.js'
 import {ExitCode, SmhError, UsageError} from '../errors.js'
 import type {ClusterClient} from '../kube/client.js'
 import {isNotFound} from '../kube/errors.js'
 import {listAll} from '../kube/list.js'
 import {CLUSTER_ANNOTATION, MANAGED_KINDS, MANAGED_SELECTOR, sourcesOf} from '../kube/managed.js'
 import {type Action, type PlanEntry, type PlanObject, canonical, countActions, planCluster} from '../kube/plan.js'
-import {type RegisteredCluster, type RegistryRead, readRegisteredClusters} from '../kube/registry.js'
+import {type RegisteredCluster, type RegistryRead, readRegisteredClusters, reRegisterCommand} from '../kube/registry.js'
 import {readClusterObjects} from '../kube/snapshot.js'
 import {resourcesDependingOn} from '../translate/dependencies.js'
 import {translate} from '../translate/index.js'
 import {type ManagementResources, readManagementResources} from './management.js'
+import {istioAccessOf} from './register.js'
+import {type Acceptance, type TrustCleanup, type TrustResult, cleanupTrust, syncTrust} from './trust.js'
 
 export type SyncState = 'ACCEPTED' | 'INVALID' | 'FAILED'
 
@@ -27,6 +29,15 @@ export interface StoredStatus {
   warnings?: string[]
   trafficTargets?: ResourceStatus['trafficTargets']
   meshes?: ResourceStatus['meshes']
+  /** VirtualMesh: where its trust stands (facts, not what one sync did, so a no-op sync rewrites nothing). */
+  trust?: TrustStatus
+}
+
+export interface TrustStatus {
+  rootSecret: string
+  rootFingerprint?: string
+  rootNotAfter?: string
+  meshes: Record<string, {cluster: string; trustDomain: string; intermediateNotAfter?: string; acceptsTrustDomains?: Record<string, Acceptance>; errors?: string[]}>
 }
 
 export interface ClusterOutcome {
@@ -46,7 +57,11 @@ export interface SyncResult {
   dryRun: boolean
   clusters: ClusterOutcome[]
   statuses: SyncStatus[]
-  /** Some cluster failed its part (the command exits 1). */
+  /** The trust step of each accepted VirtualMesh that no failed cluster holds. */
+  trust: TrustResult[]
+  /** What was undone for VirtualMeshes that are gone or no longer name a mesh. */
+  trustRemoved: TrustCleanup[]
+  /** Some cluster failed its part, or the trust step could not finish (the command exits 1). */
   failed: boolean
 }
 
@@ -121,10 +136,60 @@ export async function sync(options: SyncOptions): Promise<SyncResult> {
     desired: (translation.clusters[name] ?? []) as PlanObject[], held, options, progress, failedSources,
   })))
   for (const outcome of outcomes) if (outcome.result === 'failed') failures.set(outcome.name, outcome.error!)
-  const statuses = statusesOf(translation.statuses, management, held, failures, failedSources)
+
+  // Shared trust, after the Istio objects: every accepted VirtualMesh no failed cluster holds, then the undoing of
+  // what VirtualMeshes that are gone (or dropped a mesh) left behind.
+  const meshesByName = new Map(translation.discovery.flatMap((d) => d.meshes).map((m) => [m.name, m]))
+  const writable = registry.clusters.filter((c) => snapshots[c.name] && !failures.has(c.name) && selected(c.name))
+  const accepted = translation.statuses.filter((s) => s.kind === 'VirtualMesh' && s.state === 'ACCEPTED').map((s) => `${s.kind}/${s.namespace}/${s.name}`)
+  const virtualMeshes = management.resources.filter((r): r is VirtualMesh => r.kind === 'VirtualMesh' && accepted.includes(resourceId(r)) && !held.has(resourceId(r)))
+  const trust = await Promise.all(virtualMeshes.map(async (vm) => {
+    const id = resourceId(vm)
+    progress({cluster: id, phase: 'apply', message: options.dryRun ? 'trust (dry run)' : 'trust: root, intermediates, trust domains'})
+    const result = await syncTrust({
+      mgmt, virtualMesh: vm, dryRun: options.dryRun,
+      meshes: vm.spec.meshes.map((ref) => meshesByName.get(ref.name)).filter((m): m is Mesh => m !== undefined),
+      clients: new Map(registry.clusters.map((c) => [c.name, c.client])),
+      selected,
+      restartTargets: restartTargets(registry.clusters, snapshots, [...meshesByName.values()]),
+      reRegister: (cluster) => reRegisterCommand(cluster, registry.clusters.find((c) => c.name === cluster)?.remoteContext),
+    })
+    const failedHere = result.error ?? result.meshes.flatMap((m) => m.errors ?? [])[0]
+    progress({cluster: id, phase: failedHere ? 'failed' : 'done', message: failedHere ?? trustSummary(result)})
+    return result
+  }))
+  const stored = [...management.stored.values()].filter((o) => o.kind === 'VirtualMesh') as {kind: string; metadata: {name: string; namespace?: string}; spec?: {meshes?: {name?: string}[]}}[]
+  const trustRemoved = await cleanupTrust({
+    mgmt, dryRun: options.dryRun,
+    clusters: writable.map((c) => ({name: c.name, client: c.client, objects: snapshots[c.name], meshes: translation.discovery.find((d) => d.cluster === c.name)?.meshes ?? []})),
+    virtualMeshes: new Map(stored.map((vm) => [resourceId(vm), new Set((vm.spec?.meshes ?? []).map((m) => m.name ?? ''))])),
+  })
+
+  const statuses = statusesOf(translation.statuses, management, held, failures, failedSources, trust)
   if (!options.dryRun) await writeStatuses(mgmt, management, statuses)
 
-  return {dryRun: options.dryRun ?? false, clusters: outcomes, statuses, failed: outcomes.some((o) => o.result === 'failed')}
+  const trustFailed = trust.some((t) => t.error || t.meshes.some((m) => m.errors?.length)) || trustRemoved.some((r) => r.error)
+  return {dryRun: options.dryRun ?? false, clusters: outcomes, statuses, trust, trustRemoved, failed: outcomes.some((o) => o.result === 'failed') || trustFailed}
+}
+
+/** Mesh name → the Deployments a rollout restart reaches: istiod and the gateways in its Istio namespace. */
+function restartTargets(clusters: RegisteredCluster[], snapshots: Record<string, KubeObject[]>, meshes: Mesh[]): Map<string, string[]> {
+  const targets = new Map<string, string[]>()
+  for (const cluster of clusters) {
+    if (!snapshots[cluster.name]) continue
+    const access = istioAccessOf(cluster.name, snapshots[cluster.name])
+    for (const mesh of meshes.filter((m) => m.cluster === cluster.name)) {
+      targets.set(mesh.name, [...(access.find((a) => a.namespace === mesh.installationNamespace)?.deployments ?? [mesh.istiodName])].sort())
+    }
+  }
+  return targets
+}
+
+function trustSummary(result: TrustResult): string {
+  const count = (action: string) => result.meshes.filter((m) => m.action === action).length
+  const verb = result.dryRun ? 'to ' : ''
+  return [`${result.dryRun ? '(dry run) ' : ''}root ${result.root === 'generated' ? `${verb}generate` : result.root}`,
+    `${count('issued') + count('reissued')} intermediate(s) ${verb}issue${result.dryRun ? '' : 'd'}`, `${count('kept')} kept`].join(', ')
 }
 
 interface ClusterWork {
@@ -178,7 +243,8 @@ async function syncCluster(work: ClusterWork): Promise<ClusterOutcome> {
 }
 
 /** Each resource's status: what translation said, unless a cluster it needs failed this time or its objects were refused. */
-function statusesOf(translated: ResourceStatus[], management: ManagementResources, held: Map<string, Set<string>>, failures: Map<string, string>, failedSources: Map<string, string[]>): SyncStatus[] {
+function statusesOf(translated: ResourceStatus[], management: ManagementResources, held: Map<string, Set<string>>, failures: Map<string, string>, failedSources: Map<string, string[]>, trust: TrustResult[]): SyncStatus[] {
+  const trustById = new Map(trust.map((t) => [t.virtualMesh, t]))
   const generations = new Map(management.resources.map((r) => [resourceId(r), r.metadata.generation]))
   const statuses: SyncStatus[] = translated.map((s) => {
     const id = `${s.kind}/${s.namespace}/${s.name}`
@@ -198,6 +264,15 @@ function statusesOf(translated: ResourceStatus[], management: ManagementResource
       stored.state = 'FAILED'
       stored.errors = [...(stored.errors ?? []), ...new Set(failedSources.get(id))]
     }
+    const trusted = trustById.get(id)
+    if (trusted) {
+      stored.trust = trustStatus(trusted)
+      const errors = [...(trusted.error ? [`trust: ${trusted.error}`] : []), ...trusted.meshes.flatMap((m) => m.errors ?? [])]
+      if (errors.length) {
+        stored.state = 'FAILED'
+        stored.errors = [...(stored.errors ?? []), ...errors]
+      }
+    }
     return {...stored, id, kind: s.kind, namespace: s.namespace, name: s.name, written: false}
   })
   for (const bad of management.invalid) {
@@ -207,11 +282,38 @@ function statusesOf(translated: ResourceStatus[], management: ManagementResource
   return statuses
 }
 
-/** A sync in which some cluster failed is a failed command (exit 1): one line, then one per cluster. */
+/** A VirtualMesh's trust status: what is in place, nothing about one run (no actions, no times but the certificates'). */
+function trustStatus(result: TrustResult): TrustStatus {
+  return {
+    rootSecret: result.rootSecret,
+    ...(result.rootFingerprint ? {rootFingerprint: result.rootFingerprint} : {}),
+    ...(result.rootNotAfter ? {rootNotAfter: result.rootNotAfter} : {}),
+    meshes: Object.fromEntries(result.meshes.map((m) => [m.mesh, {
+      cluster: m.cluster,
+      trustDomain: m.trustDomain,
+      ...(m.notAfter ? {intermediateNotAfter: m.notAfter} : {}),
+      ...(Object.keys(m.acceptsTrustDomains).length ? {acceptsTrustDomains: m.acceptsTrustDomains} : {}),
+      ...(m.errors?.length ? {errors: m.errors} : {}),
+    }])),
+  }
+}
+
+/**
+ * A sync in which some cluster failed is a failed command (exit 1): one line, then one per cluster. So is one whose
+ * trust step could not finish (a cacerts, an alias or a restart refused in a cluster, or no root): the line names
+ * the clusters, the details say what and how to fix it.
+ */
 export function syncFailure(result: SyncResult | undefined): SmhError | undefined {
   const failed = result?.clusters.filter((c) => c.result === 'failed') ?? []
-  if (!failed.length) return undefined
-  return new SmhError(`sync failed in ${failed.length === 1 ? 'cluster' : 'clusters'} ${failed.map((c) => c.name).join(', ')}`, ExitCode.failed, failed.map((c) => c.error ?? ''))
+  const trustErrors = (result?.trust ?? []).flatMap((t) => [
+    ...(t.error ? [{cluster: 'management', error: `${t.virtualMesh}: ${t.error}`}] : []),
+    ...t.meshes.flatMap((m) => (t.error ? [] : (m.errors ?? []).map((error) => ({cluster: m.cluster, error})))),
+  ])
+  const cleanupErrors = (result?.trustRemoved ?? []).filter((r) => r.error).map((r) => ({cluster: r.cluster, error: `${r.change}: ${r.error}`}))
+  const names = [...new Set([...failed.map((c) => c.name), ...trustErrors.map((e) => e.cluster), ...cleanupErrors.map((e) => e.cluster)])]
+  if (!names.length) return undefined
+  return new SmhError(`sync failed in ${names.length === 1 ? 'cluster' : 'clusters'} ${names.join(', ')}`, ExitCode.failed,
+    [...failed.map((c) => c.error ?? ''), ...trustErrors.map((e) => e.error), ...cleanupErrors.map((e) => e.error)])
 }
 
 export function summary(counts: Record<Action, number>): string {

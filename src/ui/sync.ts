@@ -31,6 +31,32 @@ export function planTable(result: SyncResult): string {
   ])
 }
 
+/**
+ * The trust step, one row per mesh of each virtual mesh: what happened to its intermediate (with --dry-run: what
+ * would), until when it is valid, how it accepts the other meshes' trust domains, and what else changed.
+ */
+export function trustTable(result: SyncResult): string {
+  const rows = result.trust.flatMap((t) => t.meshes.map((m) => ({t, m})))
+  const lines: string[] = []
+  if (rows.length) {
+    lines.push(renderTable(rows, [
+      {header: 'virtual mesh', get: ({t}) => t.virtualMesh.split('/').slice(1).join('/')},
+      {header: 'mesh', get: ({m}) => m.mesh},
+      {header: 'cluster', get: ({m}) => m.cluster},
+      {header: 'intermediate', get: ({m}) => `${result.dryRun && (m.action === 'issued' || m.action === 'reissued') ? 'to be ' : ''}${m.errors?.length && m.action !== 'failed' ? `${m.action}, failed` : m.action}${m.reason ? ` (${m.reason})` : ''}`},
+      {header: 'not after', get: ({m}) => m.notAfter?.slice(0, 10)},
+      {header: 'accepts', get: ({m}) => Object.entries(m.acceptsTrustDomains).map(([d, via]) => `${d} ${via === 'missing' ? 'NOT ACCEPTED' : `via ${via === 'trustDomainAliases' ? 'aliases' : 'skip flag'}`}`).join(', ')},
+      {header: 'changes', get: ({m}) => [...m.changes, ...(m.restarted.length ? [`${result.dryRun ? 'to restart' : 'restarted'} ${m.restarted.join(', ')}`] : []), ...(m.errors ?? [])].join('; ')},
+    ]))
+    for (const t of result.trust) {
+      const root = t.root === 'generated' ? (result.dryRun ? 'to be generated' : 'generated') : t.root === 'kept' ? 'kept' : "the user's"
+      lines.push(`${t.virtualMesh}: root ${t.rootSecret || '-'} ${root}${t.rootFingerprint ? ` (sha256 ${t.rootFingerprint.slice(0, 23)}…, not after ${t.rootNotAfter?.slice(0, 10)})` : ''}${t.error ? `: ${t.error}` : ''}`)
+    }
+  }
+  for (const r of result.trustRemoved) lines.push(`${r.cluster}: ${r.error ? `FAILED to ${r.change}: ${r.error}` : r.change}`)
+  return lines.join('\n')
+}
+
 export function statusRows(result: SyncResult): string {
   return renderTable(result.statuses, [
     {header: 'kind', get: (s) => s.kind},

@@ -1,6 +1,6 @@
 /**
  * The trust step of a VirtualMesh on real API servers: the root kept in the management cluster, an intermediate per
- * mesh written as `cacerts`, and valid intermediates left alone. (Issue 8 wires it into sync; here it is called alone.)
+ * mesh written as `cacerts`, and valid intermediates left alone. (sync calls it; here it is called alone.)
  */
 import {afterAll, describe, expect, inject, it} from 'vitest'
 
@@ -65,8 +65,9 @@ describe('the trust step of a VirtualMesh', () => {
     await client('kind3').apply({apiVersion: 'v1', kind: 'Secret', metadata: {name: 'cacerts', namespace: 'istio-system'},
       data: Object.fromEntries(Object.entries(foreign).map(([k, v]) => [k, Buffer.from(v).toString('base64')]))} as never, {force: true})
     const result = await syncTrust({mgmt: client('kind1'), virtualMesh: vm, meshes, clients: new Map([['kind3', client('kind3')]])})
-    expect(result.meshes.map((m) => [m.cluster, m.action])).toEqual([['kind2', 'failed'], ['kind3', 'issued']])
-    expect(result.meshes[0].error).toContain('kind2')
+    expect(result.meshes.map((m) => [m.cluster, m.action])).toEqual([['kind2', 'failed'], ['kind3', 'reissued']])
+    expect(result.meshes[1].reason).toBe('does not chain to the current root')
+    expect(result.meshes[0].errors?.join(' ')).toContain('kind2')
     const cacerts = await secret('kind3', 'istio-system', 'cacerts')
     const rootPem = text((await secret('kind1', 'service-mesh-hub', 'virtual-mesh.service-mesh-hub')).data, 'root-cert.pem')
     expect((await checkIntermediate({'ca-cert.pem': text(cacerts.data, 'ca-cert.pem'), 'root-cert.pem': text(cacerts.data, 'root-cert.pem')}, rootPem)).chainsToRoot).toBe(true)

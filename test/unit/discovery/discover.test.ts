@@ -49,6 +49,27 @@ describe('discovery from a cluster snapshot', () => {
     const objects = snapshot('kind2').filter((o) => o.kind !== 'ConfigMap')
     expect(discoverCluster('kind2', objects).meshes[0].trustDomain).toBe('cluster.local')
   })
+  it("reads trustDomainAliases from the mesh config and PILOT_SKIP_VALIDATE_TRUST_DOMAIN from istiod's env (the seed's istiod skips)", () => {
+    expect(kind3.meshes[0]).toMatchObject({trustDomainAliases: [], skipTrustDomainValidation: true})
+    const edited = snapshot('kind3').map((o) => {
+      if (o.kind === 'ConfigMap' && o.metadata.name === 'istio') return {...o, data: {...o.data, mesh: `${o.data!.mesh}trustDomainAliases: [kind2, "old.example"]\n`}}
+      if (o.kind === 'Deployment' && o.metadata.name === 'istiod') {
+        const containers = o.spec.template.spec.containers.map((c: {env?: unknown}) => ({...c, env: [{name: 'PILOT_SKIP_VALIDATE_TRUST_DOMAIN', value: 'false'}]}))
+        return {...o, spec: {...o.spec, template: {...o.spec.template, spec: {...o.spec.template.spec, containers}}}}
+      }
+      return o
+    })
+    expect(discoverCluster('kind3', edited).meshes[0]).toMatchObject({trustDomain: 'kind3', trustDomainAliases: ['kind2', 'old.example'], skipTrustDomainValidation: false})
+    // Go's strconv.ParseBool spellings count, as Istio reads them.
+    for (const [value, skips] of [['1', true], ['True', true], ['yes', false], ['', false]] as const) {
+      const objects = edited.map((o) => (o.kind === 'Deployment' && o.metadata.name === 'istiod'
+        ? {...o, spec: {...o.spec, template: {...o.spec.template, spec: {...o.spec.template.spec, containers: o.spec.template.spec.containers.map((c: object) => ({...c, env: [{name: 'PILOT_SKIP_VALIDATE_TRUST_DOMAIN', value}]}))}}}}
+        : o))
+      expect({value, skips: discoverCluster('kind3', objects).meshes[0].skipTrustDomainValidation}).toEqual({value, skips})
+    }
+    const noMeshConfig = snapshot('kind3').filter((o) => o.kind !== 'ConfigMap')
+    expect(discoverCluster('kind3', noMeshConfig).meshes[0].trustDomainAliases).toEqual([])
+  })
 })
 
 const goldenSnapshot = (name: string) => snapshotObjects(join(GOLDEN_DIR, name, 'kind2.yaml'))

@@ -25,7 +25,7 @@ describe('the RBAC a registration grants', () => {
 
   it('in the Istio namespace: the mesh config, cacerts and the control plane Deployments, each by name (creates are checked by admission)', () => {
     expect(rules.namespaced).toEqual([{namespace: 'istio-system', rules: [
-      {apiGroups: [''], resources: ['configmaps'], verbs: ['get'], resourceNames: ['istio']},
+      {apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'patch'], resourceNames: ['istio']},
       {apiGroups: [''], resources: ['secrets'], verbs: ['delete', 'get', 'patch'], resourceNames: ['cacerts']},
       {apiGroups: [''], resources: ['secrets'], verbs: ['create']},
       {apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'patch'], resourceNames: ['istio-ingressgateway', 'istiod']},
