@@ -88,7 +88,8 @@ export async function author(world: LiveWorld, plan: Plan, options: VerbOptions)
     const checked = await checkResourceObjects(plan.resources, write)
     const ids = new Set(plan.resources.map(resourceId))
     const objects = Object.fromEntries(Object.entries(checked.translation.clusters).map(([cluster, list]) => [cluster, list.filter((o) => sourcesOf(o).some((s) => ids.has(s)))]))
-    return {dryRun: true, resources: plan.resources, notes: plan.notes, objects}
+    const applied = plan.resources.map((r) => ({resource: resourceId(r), action: world.stored.stored.has(resourceId(r)) ? 'configured' as const : 'created' as const}))
+    return {dryRun: true, resources: plan.resources, notes: plan.notes, applied, objects}
   }
   const result = await applyResourceObjects(plan.resources, write)
   return {dryRun: false, resources: plan.resources, notes: plan.notes, applied: result.applied, ...(result.sync ? {sync: result.sync} : {})}
