@@ -42,12 +42,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected flags!: BaseFlags<T>
   protected args!: BaseArgs<T>
+  /** Every positional argument (what a command with `strict = false` takes as SERVICE...). */
+  protected positionals!: string[]
   /** --request-timeout in milliseconds (0: none), checked before run() so a bad value changes nothing. */
   protected requestTimeoutMs = 0
 
   public override async init(): Promise<void> {
     await super.init()
-    const {args, flags} = await this.parse({
+    const {args, argv, flags} = await this.parse({
       args: this.ctor.args,
       baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
       enableJsonFlag: false,
@@ -56,6 +58,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     })
     this.flags = flags as BaseFlags<T>
     this.args = args as BaseArgs<T>
+    this.positionals = argv as string[]
     this.requestTimeoutMs = parseDuration(this.flags['request-timeout'], '--request-timeout')
   }
 

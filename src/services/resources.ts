@@ -3,16 +3,17 @@
  * references against what discovery sees) before it writes anything.
  */
 import {type LoadOptions, loadResources} from '../api/load.js'
-import {formatNote, formatProblem} from '../api/parse.js'
+import {type InputProblem, checkResources, formatNote, formatProblem} from '../api/parse.js'
 import {KIND_SCHEMAS, type KindSchema} from '../api/schema.js'
-import {SMH_NAMESPACE, resourceId} from '../api/types.js'
+import {SMH_NAMESPACE, type SmhResource, resourceId} from '../api/types.js'
 import {UsageError} from '../errors.js'
 import type {ClusterClient} from '../kube/client.js'
 import {isNotFound} from '../kube/errors.js'
-import {translate} from '../translate/index.js'
-import {apiVersionOf, listSmhKind, readManagementResources} from './management.js'
+import {type TranslateResult, translate} from '../translate/index.js'
+import {type ManagementResources, apiVersionOf, listSmhKind, readManagementResources} from './management.js'
 import {resourcesDependingOn} from '../translate/dependencies.js'
-import {type SyncOptions, type SyncResult, discoverRegistered, sync} from './sync.js'
+import {closeNames} from './nearest.js'
+import {type Discovered, type SyncOptions, type SyncResult, discoverRegistered, sync} from './sync.js'
 
 /** kubectl's names for each kind: plural, singular, short name (and `clusters` for KubernetesCluster, as meshctl). */
 export function resolveKind(name: string): KindSchema {
@@ -25,11 +26,18 @@ export function resolveKind(name: string): KindSchema {
   return kind
 }
 
-export interface ApplyOptions extends LoadOptions {
+export interface WriteOptions {
   mgmt: ClusterClient
-  filenames: string[]
   noSync?: boolean
   sync?: Omit<SyncOptions, 'mgmt' | 'management'>
+  /** What is stored already, if the caller has just read it (a verb that validated against it). */
+  stored?: ManagementResources
+  /** The registered clusters, if the caller has just discovered them. */
+  discovered?: Discovered
+}
+
+export interface ApplyOptions extends LoadOptions, WriteOptions {
+  filenames: string[]
 }
 
 export interface ApplyResult {
@@ -39,22 +47,44 @@ export interface ApplyResult {
   sync?: SyncResult
 }
 
+/** `apply -f`: load the files, then write their resources as applyResourceObjects does. */
 export async function applyResources(options: ApplyOptions): Promise<ApplyResult> {
-  const {mgmt} = options
   const loaded = await loadResources(options.filenames, options)
   const notes = loaded.notes.map(formatNote)
   if (loaded.problems.length) throw invalid([...loaded.problems.map(formatProblem), ...notes.map((n) => `note: ${n}`)])
   const incoming = loaded.resources.map((r) => r.resource)
   if (incoming.length === 0) throw new UsageError(`no SMH resources in ${options.filenames.join(', ')}`)
+  return {...(await applyResourceObjects(incoming, options)), notes}
+}
+
+export interface CheckedResources {
+  /** What apply would write: each resource's id and its body (no status, metadata reduced to what the user sets). */
+  bodies: {id: string; body: Record<string, unknown> & {metadata: {name: string; namespace: string}}}[]
+  stored: ManagementResources
+  discovered: Discovered
+  /** The stored resources with these replacing their namesakes, translated with live discovery. */
+  translation: TranslateResult
+}
+
+/**
+ * Everything apply checks before it writes: the schema, every reference against what discovery sees (with the stored
+ * resources, these replacing their namesakes), then the API server's own judgement (a server-side dry run of each).
+ * Any problem is a UsageError listing them all; nothing is written.
+ */
+export async function checkResourceObjects(objects: SmhResource[], options: WriteOptions): Promise<CheckedResources> {
+  const {mgmt} = options
+  const checked = checkResources(objects.map((object) => ({object: object as unknown as Record<string, unknown>, origin: {file: 'input', line: 0}, lineOf: () => undefined})))
+  if (checked.problems.length) throw invalid(checked.problems.map((p) => formatProblem({...p, file: undefined} as InputProblem)))
+  const incoming = checked.resources.map((r) => r.resource)
   if (incoming.some((r) => r.kind === 'KubernetesCluster')) {
     throw new UsageError('KubernetesCluster resources are written by registration: use kubectl smh register cluster NAME --remote-context CTX')
   }
 
   // References are checked the way sync will see them: what is stored, with these replacing their namesakes.
-  const stored = await readManagementResources(mgmt)
+  const stored = options.stored ?? (await readManagementResources(mgmt))
   const ids = new Set(incoming.map(resourceId))
   const merged = [...stored.resources.filter((r) => !ids.has(resourceId(r))), ...incoming]
-  const discovered = await discoverRegistered(mgmt)
+  const discovered = options.discovered ?? (await discoverRegistered(mgmt))
   const translation = translate({resources: merged, snapshots: discovered.snapshots})
   const held = resourcesDependingOn(merged, new Set(discovered.failures.keys()), translation.discovery.flatMap((d) => d.meshes.map((m) => m.name)))
   const problems = translation.statuses
@@ -79,7 +109,16 @@ export async function applyResources(options: ApplyOptions): Promise<ApplyResult
     }
   }
   if (refused.length) throw invalid(refused)
+  return {bodies, stored, discovered, translation}
+}
 
+/**
+ * Writes SMH resources given as objects (what `apply -f` and the verbs write): checkResourceObjects, then the writes
+ * (server-side apply), then a sync with the clusters already discovered.
+ */
+export async function applyResourceObjects(objects: SmhResource[], options: WriteOptions): Promise<ApplyResult> {
+  const {mgmt} = options
+  const {bodies, stored, discovered} = await checkResourceObjects(objects, options)
   const applied: ApplyResult['applied'] = []
   for (const {id, body} of bodies) {
     const before = stored.stored.get(id) as {metadata?: {resourceVersion?: string}} | undefined
@@ -89,8 +128,8 @@ export async function applyResources(options: ApplyOptions): Promise<ApplyResult
     })
     applied.push({resource: id, action: !before ? 'created' : before.metadata?.resourceVersion === after.metadata.resourceVersion ? 'unchanged' : 'configured'})
   }
-  if (options.noSync) return {notes, applied}
-  return {notes, applied, sync: await sync({...options.sync, mgmt, discovered})}
+  if (options.noSync) return {notes: [], applied}
+  return {notes: [], applied, sync: await sync({...options.sync, mgmt, discovered})}
 }
 
 function invalid(problems: string[]): UsageError {
@@ -152,23 +191,8 @@ export async function deleteResource(mgmt: ClusterClient, kindName: string, name
 
 /** Not found: exit 2 with the names that come closest (kubectl-style "did you mean"). */
 function notFound(kind: KindSchema, name: string, existing: string[], namespace?: string): UsageError {
-  const near = [...new Set(existing)].map((n) => ({n, d: distance(n, name)})).filter((x) => x.d <= Math.max(2, Math.floor(name.length / 3))).sort((a, b) => a.d - b.d).slice(0, 3).map((x) => x.n)
+  const near = closeNames(name, existing)
   const where = namespace ? ` in namespace ${namespace}` : ''
   const hint = near.length ? `did you mean ${near.join(', ')}?` : existing.length ? `existing: ${[...new Set(existing)].slice(0, 10).join(', ')}` : `there is no ${kind.kind} at all`
   return new UsageError(`${kind.kind} "${name}" not found${where}: ${hint}`)
 }
-
-function distance(a: string, b: string): number {
-  const row = Array.from({length: b.length + 1}, (_, i) => i)
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0]
-    row[0] = i
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j]
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1))
-      previous = current
-    }
-  }
-  return row[b.length]
-}
-
