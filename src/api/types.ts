@@ -12,6 +12,12 @@ export const MULTICLUSTER_VERSION = 'v1alpha1'
 export const MULTICLUSTER_API_VERSION = `${MULTICLUSTER_GROUP}/${MULTICLUSTER_VERSION}`
 export const SMH_NAMESPACE = 'service-mesh-hub'
 
+/**
+ * SMH 0.9's API has no key algorithm for a generated root (only rsaKeySizeBytes), so ECDSA is asked for with this
+ * annotation on the VirtualMesh (`ecdsa`: P-256); the trust step reads it. Without it the root is RSA.
+ */
+export const CA_KEY_ALGORITHM_ANNOTATION = 'smh.solo.io/ca-key-algorithm'
+
 export interface ObjectMeta {
   name: string
   namespace?: string

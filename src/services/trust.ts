@@ -10,7 +10,7 @@
  */
 import {PatchStrategy} from '@kubernetes/client-node'
 
-import {SMH_NAMESPACE, type VirtualMesh, resourceId} from '../api/types.js'
+import {CA_KEY_ALGORITHM_ANNOTATION, SMH_NAMESPACE, type VirtualMesh, resourceId} from '../api/types.js'
 import {meshConfigOf} from '../discovery/discover.js'
 import type {KubeObject, Mesh} from '../discovery/types.js'
 import {UsageError} from '../errors.js'
@@ -138,7 +138,8 @@ async function rootOf(mgmt: ClusterClient, vm: VirtualMesh, dryRun: boolean): Pr
   if (found) return {root: found, secret, kind: 'kept', created: false}
   if (dryRun) return {secret, kind: 'generated', created: true}
   const generated = authority?.generated ?? {}
-  const root = await generateRoot({orgName: generated.orgName, ttlDays: generated.ttlDays, rsaKeySizeBits: generated.rsaKeySizeBytes})
+  const algorithm = vm.metadata.annotations?.[CA_KEY_ALGORITHM_ANNOTATION] === 'ecdsa' ? 'ecdsa' : 'rsa'
+  const root = await generateRoot({algorithm, orgName: generated.orgName, ttlDays: generated.ttlDays, rsaKeySizeBits: generated.rsaKeySizeBytes})
   try {
     // Created, not applied: of two syncs that generate at once, one root wins and the other sync takes it.
     await mgmt.objects.create({apiVersion: 'v1', kind: 'Secret', type: ROOT_SECRET_TYPE,

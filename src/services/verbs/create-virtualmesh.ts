@@ -10,11 +10,7 @@ import {
   resolveMesh, resource,
 } from './author.js'
 
-/**
- * SMH 0.9's API has no key algorithm for a generated root (only rsaKeySizeBytes), so ECDSA is asked for with this
- * annotation on the VirtualMesh; the trust step reads it. RSA (the default) writes no annotation.
- */
-export const CA_KEY_ALGORITHM_ANNOTATION = 'smh.solo.io/ca-key-algorithm'
+import {CA_KEY_ALGORITHM_ANNOTATION} from '../../api/types.js'
 
 export interface CreateVirtualMeshOptions extends VerbOptions {
   name?: string
