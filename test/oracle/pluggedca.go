@@ -58,7 +58,7 @@ type workloadResult struct {
 	VerifiedChain []string `json:"verifiedChain,omitempty"`
 	// The certificate's SPIFFE IDs (util.ExtractIDs) are exactly [identity].
 	IdentityMatches bool `json:"identityMatches"`
-	// Istio's util.VerifyCertificate(key, chain, root, {Host: identity}).
+	// Istio's util.VerifyCertificate(key, chain, root, {Host: identity, workload key usages, not a CA}).
 	IstioVerified    bool   `json:"istioVerified"`
 	IstioVerifyError string `json:"istioVerifyError,omitempty"`
 }
@@ -297,7 +297,14 @@ func checkBundle(name, dir, id, workloadKey string) (br bundleResult, leaf *x509
 	if !w.IdentityMatches {
 		errs = append(errs, fmt.Sprintf("%s: the workload certificate's identities are %v (err %v), want exactly [%s]", name, spiffeIDs, err, id))
 	}
-	if err := util.VerifyCertificate(keyPEM, chainPEM, root, &util.VerifyFields{Host: id}); err != nil {
+	// The fields Istio's own CA test (security/pkg/pki/ca/ca_test.go, "Workload uses RSA") expects of a workload.
+	expected := &util.VerifyFields{
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth},
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		IsCA:        false,
+		Host:        id,
+	}
+	if err := util.VerifyCertificate(keyPEM, chainPEM, root, expected); err != nil {
 		w.IstioVerifyError = err.Error()
 		errs = append(errs, fmt.Sprintf("%s: Istio's util.VerifyCertificate refused the workload certificate: %v", name, err))
 	} else {
