@@ -326,6 +326,9 @@ func verifyChain(leaf *x509.Certificate, chainPEM, rootPEM []byte) ([]*x509.Cert
 	if err != nil {
 		return nil, err
 	}
+	if len(certs) == 0 || !certs[0].Equal(leaf) {
+		return nil, errors.New("the chain does not start with the workload certificate")
+	}
 	for _, c := range certs[1:] {
 		intermediates.AddCert(c)
 	}
