@@ -7,6 +7,8 @@
 //     requests, on 4 local clusters seeded with the translate benchmark's world (bench/sync.js; a few minutes)
 //  5. discovery: live discovery of 3 clusters × 3,000 pods, time, pages and peak memory (bench/sync.js)
 //     sync and discovery share one set of seeded clusters; BENCH_SYNC_SCALE=1/3 (or 1/10) for a smaller world
+//  6. trust: the trust step of a virtual mesh (create virtualmesh) over 2 and 10 meshes, RSA 4096 and ECDSA P-256,
+//     root vs per-mesh intermediates vs key generation alone (bench/trust.js; a few minutes, RSA key generation)
 import {spawnSync} from 'node:child_process'
 import {existsSync, mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -74,5 +76,10 @@ if (wanted('translate') && existsSync(join(root, 'bench', 'translate.js'))) {
 const live = ['sync', 'discovery'].filter(wanted)
 if (live.length) {
   const r = spawnSync(process.execPath, [join(root, 'bench', 'sync.js'), ...live], {cwd: root, stdio: 'inherit'})
+  if (r.status !== 0) process.exitCode = r.status ?? 1
+}
+
+if (wanted('trust')) {
+  const r = spawnSync(process.execPath, [join(root, 'bench', 'trust.js')], {cwd: root, stdio: 'inherit'})
   if (r.status !== 0) process.exitCode = r.status ?? 1
 }

@@ -6,6 +6,10 @@
 //
 // stdout: one JSON object (see README.md). Exit 0 when Istio accepted everything; 1 when it rejected or ignored
 // something (the "errors" key and stderr say what, in Istio's words); 2 on bad usage or unreadable input.
+//
+//	oracle plugged-ca --dir kind2=DIR --dir kind3=DIR [--identity kind2=spiffe://kind2/ns/default/sa/x]
+//
+// runs Istio's plugged-CA loader on `cacerts` folders instead (pluggedca.go).
 package main
 
 import (
@@ -54,6 +58,9 @@ endpoints the named proxy would receive, as JSON.
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "plugged-ca" {
+		os.Exit(pluggedCAMain(os.Args[2:]))
+	}
 	var o options
 	fs := flag.NewFlagSet("oracle", flag.ContinueOnError)
 	fs.StringVar(&o.cluster, "cluster", "", "cluster name: Istio cluster ID and trust domain (required)")

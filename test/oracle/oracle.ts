@@ -132,3 +132,92 @@ export function endpointAddresses(cla: Envoy | undefined): {address: string; pri
 }
 export const aggregateChildren = (c: Envoy | undefined): string[] | undefined =>
   c?.clusterType?.name === 'envoy.clusters.aggregate' ? c.clusterType.typedConfig?.clusters : undefined
+
+// ---------------------------------------------------------------------------------------------------------------
+// `oracle plugged-ca`: Istio's plugged-CA loader (what istiod runs at start on /etc/cacerts) on `cacerts` folders.
+
+export interface PluggedCaCert {
+  subject: string
+  issuer: string
+  notBefore: string
+  notAfter: string
+  isCA: boolean
+  uris?: string[]
+  /** `RSA 4096`, `ECDSA P-256`. */
+  keyAlgorithm: string
+  /** SHA-256, colon-separated upper-case hex (as `openssl x509 -fingerprint -sha256`). */
+  fingerprint: string
+}
+
+export interface PluggedCaBundle {
+  name: string
+  dir: string
+  /** Istio's loader took the folder (util.NewVerifiedKeyCertBundleFromFile, IsCA) and NewIstioCA made a CA of it. */
+  loaded: boolean
+  /** Istio's words when it refused the folder. */
+  loadError?: string
+  caCert?: PluggedCaCert
+  root?: PluggedCaCert
+  /** The TTL istiod's CA gives a workload by default (24 h, capped by ca-cert.pem), as Go prints a duration. */
+  defaultWorkloadTTL?: string
+  workload?: {
+    identity: string
+    /** The leaf Istio's CA signed for a CSR made as istio-agent makes it. */
+    certificate: PluggedCaCert
+    /** Subjects of what SignWithCertChain returned: the leaf, then cert-chain.pem. */
+    chain: string[]
+    /** Go x509.Verify of that chain against this folder's root-cert.pem, for client and for server use. */
+    verified: boolean
+    verifyError?: string
+    verifiedChain?: string[]
+    /** The certificate's SPIFFE IDs are exactly [identity]. */
+    identityMatches: boolean
+    /** Istio's util.VerifyCertificate (key match, chain, SAN, workload key usages). */
+    istioVerified: boolean
+    istioVerifyError?: string
+  }
+}
+
+export interface PluggedCaResult {
+  bundles: PluggedCaBundle[]
+  /** Each workload certificate (leaf + its cert-chain.pem) verified under every other loaded folder's root-cert.pem. */
+  cross: {workload: string; root: string; verified: boolean; error?: string}[]
+  istioLog?: {level: string; scope?: string; message: string}[]
+  /** Every refusal and failed check; non-empty means exit code 1. */
+  errors: string[]
+}
+
+export interface PluggedCaOptions {
+  /** name → folder holding ca-cert.pem, ca-key.pem, cert-chain.pem, root-cert.pem. Order is kept. */
+  dirs: Record<string, string>
+  /** name → workload SPIFFE identity (default `spiffe://<name>/ns/default/sa/default`). */
+  identities?: Record<string, string>
+  /** The workload key the CSR carries: rsa (2048, istio-agent's default) or ecdsa (P-256). */
+  workloadKey?: 'rsa' | 'ecdsa'
+  /** Resolve with the errors instead of rejecting when Istio refused a bundle or a check failed. */
+  allowErrors?: boolean
+}
+
+/**
+ * Loads each folder with Istio's own plugged-CA code, has it sign a workload certificate and verifies it against the
+ * folder's root and every other folder's root (test/oracle/pluggedca.go). Rejects with OracleError listing the
+ * errors unless `allowErrors`; always rejects on bad usage (exit 2).
+ */
+export async function runPluggedCa(opts: PluggedCaOptions): Promise<PluggedCaResult> {
+  const args = ['plugged-ca']
+  for (const [name, dir] of Object.entries(opts.dirs)) args.push('--dir', `${name}=${dir}`)
+  for (const [name, id] of Object.entries(opts.identities ?? {})) args.push('--identity', `${name}=${id}`)
+  if (opts.workloadKey) args.push('--workload-key', opts.workloadKey)
+  const {code, stdout, stderr} = await new Promise<{code: number; stdout: string; stderr: string}>((resolve, reject) => {
+    execFile(oracleBinary(), args, {maxBuffer: 16 * 1024 * 1024}, (err, stdout, stderr) => {
+      if (err && typeof err.code !== 'number') reject(err)
+      else resolve({code: err ? (err.code as number) : 0, stdout, stderr})
+    })
+  })
+  if (code === 2 || !stdout.trim()) throw new OracleError(`oracle plugged-ca failed (exit ${code}): ${stderr.trim()}`, undefined, stderr)
+  const result = JSON.parse(stdout) as PluggedCaResult
+  if (result.errors.length > 0 && !opts.allowErrors) {
+    throw new OracleError(`Istio's plugged-CA code refused our certificates:\n  ${result.errors.join('\n  ')}`, undefined, stderr)
+  }
+  return result
+}

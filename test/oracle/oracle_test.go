@@ -2,7 +2,7 @@ package main
 
 // Go-side tests of the oracle's own logic (inputs, derived EndpointSlices, reference checks). Run with the flags of
 // the cached build so the build cache is shared: CGO_ENABLED=0 go test -trimpath -vet=off ./
-// The TypeScript suites (test/integration/oracle) cover the end-to-end behaviour.
+// The TypeScript suites (test/integration/oracle) cover the end-to-end behaviour; pluggedca_test.go the plugged-ca subcommand.
 
 import (
 	"os"
