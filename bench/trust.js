@@ -1,16 +1,15 @@
 #!/usr/bin/env node
-// Benchmark of shared trust (issue 8, "create virtualmesh over 2 and 10 meshes"): the trust step of one virtual mesh
-// on real local control planes, RSA 4096 (Service Mesh Hub's default) and ECDSA P-256. Prints figures, asserts
-// nothing.
+// Benchmark of shared trust (issue 8, "create virtualmesh over 2 and 10 meshes"): `create virtualmesh` (its service,
+// so the whole verb: read, discover, write the VirtualMesh, sync with its trust step) on real local control planes,
+// RSA 4096 (Service Mesh Hub's default) and ECDSA P-256. Prints figures, asserts nothing.
 //
 // Clusters: kind1 (management) + mesh-a, mesh-b, each with MESHES_PER_CLUSTER Istio control planes in namespaces
 // istio-1..istio-5 (an istiod Deployment and its `istio` mesh ConfigMap with its own trust domain: discovery finds
 // one mesh per istiod, and the trust step writes one `cacerts` per Istio namespace). 2 meshes = istio-1 of each
 // cluster; 10 meshes = all of them.
 //
-// The measured call is createVirtualMesh() below, one function: today the trust step (syncTrust) of a VirtualMesh
-// written in memory; point it at the `create virtualmesh` command's service when that lands. Per (algorithm, size)
-// and round:
+// The measured call is createVirtualMesh() below: the `create virtualmesh` service, with the clusters installed and
+// registered beforehand (not measured). Per (algorithm, size) and round:
 //   from nothing       no root, no cacerts: the root is generated and stored, then each mesh's intermediate issued
 //                      and written (meshes in parallel, as syncTrust does)
 //   intermediates only the root in place, every cacerts deleted: N intermediates issued and written
@@ -32,7 +31,6 @@ const MESHES_PER_CLUSTER = 5
 const SMH_NAMESPACE = 'service-mesh-hub'
 const VM_NAME = 'bench-vm'
 const GENERATED_ROOT = `${VM_NAME}.${SMH_NAMESPACE}`
-const USER_ROOT = 'bench-ecdsa-root'
 const PILOT_IMAGE = 'docker.io/istio/pilot:1.30.3'
 
 const median = (xs) => {
@@ -67,36 +65,33 @@ function istioObjects(namespace, trustDomain) {
 const ALGORITHM_LABEL = {rsa: 'RSA 4096', ecdsa: 'ECDSA P-256'}
 
 /**
- * THE MEASURED CALL: create a virtual mesh with shared trust over `meshes` (root + one intermediate per mesh, written
- * as cacerts). Today: syncTrust on a VirtualMesh made in memory; RSA is the generated root (RSA 4096 as Service Mesh
- * Hub), ECDSA a root generated here and passed as the user's root Secret (the VirtualMesh API has no algorithm for
- * the generated root). Replace the body with the `create virtualmesh` service when it lands.
+ * THE MEASURED CALL: `kubectl smh create virtualmesh` over `meshes`, through its service (the command is flags → this
+ * call → render): read and discover the registered clusters, write the VirtualMesh, sync — whose trust step makes
+ * the root (RSA 4096 as Service Mesh Hub, or ECDSA P-256 with --ca-key-algorithm ecdsa) and one intermediate per mesh,
+ * written as cacerts, besides the federation objects.
  */
 async function createVirtualMesh(ctx, meshes, algorithm) {
-  const {syncTrust, generateRoot} = ctx.lib
-  let rootCertificateAuthority = {generated: {}}
-  if (algorithm === 'ecdsa') {
-    const existing = await ctx.mgmt.readIfExists(secretRef(SMH_NAMESPACE, USER_ROOT))
-    if (!existing) {
-      const root = await generateRoot({algorithm: 'ecdsa'})
-      await ctx.mgmt.apply({...secretRef(SMH_NAMESPACE, USER_ROOT), type: 'solo.io/generated-signing-cert',
-        data: {'root-cert.pem': Buffer.from(root.certPem).toString('base64'), 'key.pem': Buffer.from(root.keyPem).toString('base64')}})
-    }
-    rootCertificateAuthority = {secret: {name: USER_ROOT, namespace: SMH_NAMESPACE}}
+  const result = await ctx.lib.createVirtualMesh({mgmt: ctx.mgmt, name: VM_NAME, mesh: meshes.map((m) => m.name), caKeyAlgorithm: algorithm})
+  const trust = result.sync?.trust?.find((t) => t.virtualMesh === `VirtualMesh/${SMH_NAMESPACE}/${VM_NAME}`)
+  const failed = result.sync?.clusters.filter((c) => c.result === 'failed') ?? []
+  if (!trust || trust.error || failed.length || trust.meshes.some((m) => m.action === 'failed')) {
+    throw new Error(`create virtualmesh failed: ${trust?.error ?? ''} ${failed.map((c) => `${c.name}: ${c.error}`).join('; ')} ${trust?.meshes.flatMap((m) => m.errors ?? []).join('; ') ?? 'no trust step'}`)
   }
-  const virtualMesh = {apiVersion: 'networking.smh.solo.io/v1alpha2', kind: 'VirtualMesh', metadata: {name: VM_NAME, namespace: SMH_NAMESPACE},
-    spec: {mtlsConfig: {shared: {rootCertificateAuthority}}, meshes: meshes.map((m) => ({name: m.name, namespace: SMH_NAMESPACE}))}}
-  const result = await syncTrust({mgmt: ctx.mgmt, virtualMesh, meshes, clients: ctx.clients})
-  const failed = result.meshes.filter((m) => m.action === 'failed')
-  if (failed.length) throw new Error(`trust step failed: ${failed.map((m) => `${m.mesh}: ${m.error}`).join('; ')}`)
-  return result
+  return trust
+}
+
+/** Between rounds (not measured): the VirtualMesh deleted and synced away, which removes its cacerts and its root. */
+async function deleteVirtualMesh(ctx) {
+  await ctx.lib.deleteResource(ctx.mgmt, 'virtualmesh', VM_NAME).catch((error) => {
+    if (!/not found|no VirtualMesh/i.test(String(error?.message))) throw error
+  })
 }
 
 async function deleteCacerts(ctx, meshes) {
   await Promise.all(meshes.map((m) => ctx.clients.get(m.cluster).deleteIfExists(secretRef(m.installationNamespace, 'cacerts'))))
 }
 async function deleteRoots(ctx) {
-  for (const name of [GENERATED_ROOT, USER_ROOT]) await ctx.mgmt.deleteIfExists(secretRef(SMH_NAMESPACE, name))
+  await ctx.mgmt.deleteIfExists(secretRef(SMH_NAMESPACE, GENERATED_ROOT))
 }
 
 /**
@@ -137,6 +132,7 @@ async function benchOne(ctx, algorithm, meshes, rounds) {
   const full = []
   const intermediates = []
   for (let round = 0; round < rounds; round++) {
+    await deleteVirtualMesh(ctx)
     await deleteRoots(ctx)
     await deleteCacerts(ctx, meshes)
     const a = await withKeyGenTiming(() => createVirtualMesh(ctx, meshes, algorithm))
@@ -176,8 +172,10 @@ async function main() {
   const {ClusterClient} = await import('../dist/kube/client.js')
   const {readClusterObjects} = await import('../dist/kube/snapshot.js')
   const {discoverCluster} = await import('../dist/discovery/discover.js')
-  const {syncTrust} = await import('../dist/services/trust.js')
-  const {generateRoot} = await import('../dist/trust/ca.js')
+  const {install} = await import('../dist/services/install.js')
+  const {registerCluster} = await import('../dist/services/register.js')
+  const {createVirtualMesh: createVirtualMeshService} = await import('../dist/services/verbs/create-virtualmesh.js')
+  const {deleteResource} = await import('../dist/services/resources.js')
 
   const dir = mkdtempSync(join(tmpdir(), 'smh-bench-trust-'))
   const total = process.hrtime.bigint()
@@ -194,25 +192,26 @@ async function main() {
     const kc = loadKubeconfig({kubeconfig: plane.state.kubeconfig})
     const mgmt = ClusterClient.forContext(kc, MGMT)
     const clients = new Map(WORKLOAD_CLUSTERS.map((c) => [c, ClusterClient.forContext(kc, c)]))
-    await mgmt.apply({apiVersion: 'v1', kind: 'Namespace', metadata: {name: SMH_NAMESPACE}})
+    await install(mgmt)
     for (const cluster of WORKLOAD_CLUSTERS) {
       for (let i = 1; i <= MESHES_PER_CLUSTER; i++) {
         for (const o of istioObjects(`istio-${i}`, `${cluster}-${i}`)) await clients.get(cluster).apply(o)
       }
+      // Registered as a user would, so the measured call reaches them with the stored identities.
+      await registerCluster({kubeconfig: kc, mgmt, name: cluster, remoteContext: cluster, tokenDurationSeconds: 3600})
     }
     const discovered = []
     for (const cluster of WORKLOAD_CLUSTERS) discovered.push(...discoverCluster(cluster, await readClusterObjects(clients.get(cluster))).meshes)
     if (discovered.length !== WORKLOAD_CLUSTERS.length * MESHES_PER_CLUSTER) throw new Error(`discovery found ${discovered.length} meshes, expected ${WORKLOAD_CLUSTERS.length * MESHES_PER_CLUSTER}`)
     // Interleave the clusters, so any size spreads over both: istio-1 of mesh-a, istio-1 of mesh-b, istio-2 ...
     discovered.sort((a, b) => a.installationNamespace.localeCompare(b.installationNamespace, 'en', {numeric: true}) || a.cluster.localeCompare(b.cluster))
-    console.log(`trust step of one virtual mesh (setup, not measured: 3 control planes and ${discovered.length} Istio control planes in ${fmtS(seconds(start))};`
+    console.log(`create virtualmesh over N meshes (setup, not measured: 3 control planes and ${discovered.length} Istio control planes in ${fmtS(seconds(start))};`
       + ` meshes spread over ${WORKLOAD_CLUSTERS.join(' and ')}, ${MESHES_PER_CLUSTER} Istio namespaces each)`)
-    const ctx = {mgmt, clients, lib: {syncTrust, generateRoot}}
+    const ctx = {mgmt, clients, lib: {createVirtualMesh: createVirtualMeshService, deleteResource}}
     for (const algorithm of algorithms) {
       for (const n of sizes) await benchOne(ctx, algorithm, discovered.slice(0, n), rounds)
     }
-    await deleteRoots(ctx)
-    await deleteCacerts(ctx, discovered)
+    await deleteVirtualMesh(ctx)
   } finally {
     await stop()
   }
