@@ -1,7 +1,7 @@
 import {resourceId} from '../api/types.js'
 import type {VerbResult} from '../services/verbs/author.js'
 import {renderTable} from './output.js'
-import {clusterTable} from './sync.js'
+import {clusterTable, trustTable} from './sync.js'
 
 /** What a verb prints: each resource and what happened to it, then the sync per cluster (or, dry run, the objects). */
 export function verbTable(result: VerbResult): string {
@@ -20,6 +20,10 @@ export function verbTable(result: VerbResult): string {
     ]))
   } else if (result.sync) {
     lines.push(clusterTable(result.sync))
+    // The trust step runs in every sync: shown when this verb wrote a VirtualMesh or the step did more than keep.
+    const sync = result.sync
+    const eventful = sync.trustRemoved.length > 0 || sync.trust.some((t) => t.error || t.root === 'generated' || t.meshes.some((m) => m.action !== 'kept' || m.changes.length || m.errors?.length))
+    if (eventful || result.resources.some((r) => r.kind === 'VirtualMesh')) lines.push(trustTable(sync))
   }
   return lines.join('\n')
 }

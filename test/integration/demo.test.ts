@@ -49,6 +49,48 @@ describe('kubectl smh demo up | status | down', () => {
     expect([result.etcd.pid, ...result.clusters.map((c: {pid: number}) => c.pid)]).toEqual(pids)
   })
 
+  it('demo up --walkthrough performs the seed walkthrough on the running demo, printing each command before it runs', async () => {
+    const up = await runCli(['demo', 'up', '--walkthrough'], {env})
+    expect(up.code, up.stderr).toBe(0)
+    expect(up.stdout.trim()).toMatch(/^export KUBECONFIG=\S+$/) // stdout stays the one line a shell evals
+    const kubeconfig = up.stdout.trim().slice('export KUBECONFIG='.length)
+    const printed = [...up.stderr.matchAll(/^ {2}\$ kubectl smh (.+)$/gm)].map((m) => m[1])
+    expect(printed).toEqual([
+      'install',
+      'register cluster kind2 --remote-context kind2',
+      'register cluster kind3 --remote-context kind3',
+      'create virtualmesh virtual-mesh --mesh istiod-istio-system-kind2 --mesh istiod-istio-system-kind3 --auto-restart-pods',
+      'set outlier kind2/default/reviews kind3/default/reviews --name mgmt-reviews-outlier --consecutive-errors 1 --interval 10s --base-ejection-time 2m',
+      'add failoverservice reviews-failover --hostname reviews-failover.default.global --port 9080/http --backing kind2/default/reviews --backing kind3/default/reviews',
+      'shift traffic kind2/default/reviews --to-failover reviews-failover -n default',
+    ])
+    // Each step's result follows its command: the trust step gave both meshes an intermediate.
+    expect(up.stderr).toMatch(/istiod-istio-system-kind2\s+kind2\s+issued/)
+    expect(up.stderr).toMatch(/istiod-istio-system-kind3\s+kind3\s+issued/)
+
+    // What it left: every SMH resource ACCEPTED, the failover service's objects in kind2.
+    const cli = (args: string[]) => runCli([...args, '--kubeconfig', kubeconfig], {env})
+    for (const kind of ['virtualmeshes', 'failoverservices', 'trafficpolicies']) {
+      const listed = (JSON.parse((await cli(['get', kind, '-o', 'json'])).stdout) as {items: {metadata: {name: string}; status: {state: string}}[]}).items
+        .map((r) => ({name: r.metadata.name, state: r.status.state}))
+      expect(listed.length, kind).toBeGreaterThan(0)
+      for (const r of listed) expect([kind, r.name, r.state]).toEqual([kind, r.name, 'ACCEPTED'])
+    }
+    const kubectl = binaryPath('kubectl')
+    const envoyFilters = execFileSync(kubectl, ['--kubeconfig', kubeconfig, '--context', 'kind2', 'get', 'envoyfilters', '-A', '-o', 'name'], {encoding: 'utf8'})
+    expect(envoyFilters).toContain('reviews-failover')
+    expect(execFileSync(kubectl, ['--kubeconfig', kubeconfig, '--context', 'kind3', 'get', 'secret', 'cacerts', '-n', 'istio-system', '-o', 'name'], {encoding: 'utf8'}).trim()).toBe('secret/cacerts')
+
+    // The printed commands are the real ones: typed as printed (after the walkthrough), each changes nothing.
+    for (const line of printed.slice(3)) {
+      const again = await cli([...line.split(' '), '-o', 'json'])
+      expect(again.code, `${line}\n${again.stderr}`).toBe(0)
+      const result = JSON.parse(again.stdout) as {applied: {action: string}[]; sync: {clusters: {counts: Record<string, number>}[]}}
+      expect(result.applied.map((a) => a.action), line).toEqual(result.applied.map(() => 'unchanged'))
+      for (const c of result.sync.clusters) expect({line, ...c.counts}).toMatchObject({line, create: 0, update: 0, prune: 0})
+    }
+  })
+
   it('demo down stops exactly those processes and leaves none of ours running', async () => {
     const down = await runCli(['demo', 'down', '-o', 'json'], {env})
     expect(down.code).toBe(0)
