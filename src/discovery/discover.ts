@@ -63,20 +63,9 @@ export function meshConfigOf(configMaps: KubeObject[], namespace: string, revisi
   return undefined
 }
 
-function trustDomainOf(configMaps: KubeObject[], namespace: string, revision: string): string {
-  const names = revision === 'default' ? ['istio'] : [`istio-${revision}`, 'istio']
-  for (const name of names) {
-    const configMap = configMaps.find((c) => c.metadata.name === name && c.metadata.namespace === namespace)
-    const mesh = configMap?.data?.mesh
-    if (!mesh) continue
-    try {
-      const config = parseYaml(mesh) as {trustDomain?: unknown} | null
-      if (typeof config?.trustDomain === 'string' && config.trustDomain !== '') return config.trustDomain
-    } catch {
-      // A mesh config we cannot read keeps Istio's default trust domain, as istiod itself would not start.
-    }
-  }
-  return 'cluster.local'
+/** The trust domain of the mesh config istiod reads; Istio's default when it sets none (or cannot be read). */
+function trustDomainOf(config: Record<string, unknown> | undefined): string {
+  return typeof config?.trustDomain === 'string' && config.trustDomain !== '' ? config.trustDomain : 'cluster.local'
 }
 
 function trustDomainAliasesOf(config: Record<string, unknown> | undefined): string[] {
@@ -226,6 +215,7 @@ export function discoverCluster(cluster: string, objects: KubeObject[], options:
     const namespace = istiod.metadata.namespace ?? 'istio-system'
     const pilot = containers(istiod.spec?.template?.spec).find((c) => typeof c.image === 'string' && c.image.includes('pilot'))!
     const revision = istiod.metadata.labels?.['istio.io/rev'] ?? istiod.spec?.template?.metadata?.labels?.['istio.io/rev'] ?? 'default'
+    const meshConfig = meshConfigOf(configMaps, namespace, revision)?.config
     return {
       name: discoveredName(istiod.metadata.name, namespace, cluster),
       cluster,
@@ -233,8 +223,8 @@ export function discoverCluster(cluster: string, objects: KubeObject[], options:
       istiodName: istiod.metadata.name,
       version: imageTag(pilot.image!),
       revision,
-      trustDomain: trustDomainOf(configMaps, namespace, revision),
-      trustDomainAliases: trustDomainAliasesOf(meshConfigOf(configMaps, namespace, revision)?.config),
+      trustDomain: trustDomainOf(meshConfig),
+      trustDomainAliases: trustDomainAliasesOf(meshConfig),
       skipTrustDomainValidation: skipsTrustDomainValidation(pilot),
       istiodServiceAccount: istiod.spec?.template?.spec?.serviceAccountName ?? 'default',
       podLabels: {...(istiod.spec?.selector?.matchLabels ?? {})},
