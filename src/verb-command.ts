@@ -3,12 +3,16 @@ import {type Command, Flags} from '@oclif/core'
 import {BaseCommand} from './base-command.js'
 import type {ClusterClient} from './kube/client.js'
 import type {ProgressEvent} from './services/sync.js'
-import type {VerbResult} from './services/verbs/author.js'
+import type {VerbOptions, VerbResult} from './services/verbs/author.js'
+import type {Verb, WizardFlags} from './ui/wizards/index.js'
+
+/** What a verb's service takes: the flags (as the wizard returns them) and the management cluster. */
+type ServiceOptions<V extends Verb> = WizardFlags[V] & VerbOptions
 
 /**
  * What the verbs of issue 8 share (create virtualmesh, add failoverservice, shift traffic, set outlier, set route,
- * allow access): -n, --dry-run, --no-sync, --force-conflicts; the check for missing flags (the wizard's entry
- * point); and rendering like apply.
+ * allow access): -n, --dry-run, --no-sync, --force-conflicts; a wizard on a terminal when required flags are missing
+ * (exit 2 naming them without one); and rendering like apply.
  */
 export abstract class VerbCommand<T extends typeof Command> extends BaseCommand<T> {
   static verbFlags = {
@@ -18,42 +22,70 @@ export abstract class VerbCommand<T extends typeof Command> extends BaseCommand<
     'force-conflicts': Flags.boolean({summary: 'In the sync: take over fields another field manager owns in generated objects.'}),
   }
 
-  /** The common part of every verb's service options. */
-  protected verbOptions(mgmt: ClusterClient) {
+  /**
+   * Runs the verb with the flags the user typed (`given`, camelCase as the verb's service takes them; a flag not
+   * typed is undefined). When `missing(given)` names required flags: on a terminal (canPrompt) the verb's wizard
+   * (src/ui/wizards) asks for them from what discovery found, shows the --dry-run plan and asks "Apply?"; without
+   * one it is exit 2 naming every missing flag. Then the service runs with progress on stderr, and its notes, result
+   * and statuses are printed like apply's. The world (stored resources + discovery) is read once: the wizard's
+   * choices, its plan and the write all use that read.
+   */
+  protected async runVerb<V extends Verb>(
+    verb: V,
+    given: Partial<WizardFlags[V]>,
+    missingOf: (given: Partial<WizardFlags[V]>) => string[],
+    service: (options: ServiceOptions<V>) => Promise<VerbResult>,
+  ): Promise<void> {
     const flags = this.flags as {namespace?: string; 'dry-run'?: boolean; 'no-sync'?: boolean; 'force-conflicts'?: boolean}
-    return {mgmt, namespace: flags.namespace, dryRun: flags['dry-run'], noSync: flags['no-sync'], forceConflicts: flags['force-conflicts']}
+    // Only what was typed (oclif leaves an absent boolean undefined, so a wizard knows it may ask it).
+    const typed = {
+      ...given,
+      namespace: flags.namespace, dryRun: flags['dry-run'], noSync: flags['no-sync'], forceConflicts: flags['force-conflicts'],
+    } as Partial<WizardFlags[V]>
+    const missing = missingOf(typed)
+    if (missing.length > 0) {
+      const {canPrompt} = await import('./ui/interactive.js')
+      const {missingFlags} = await import('./services/verbs/author.js')
+      if (!canPrompt()) throw missingFlags(missing)
+    }
+    const mgmt = await this.managementClient()
+    this.exitOnInterrupt()
+    const options = missing.length > 0 ? await this.wizard(verb, typed, mgmt, service) : {...(typed as WizardFlags[V]), mgmt}
+    await this.render(await this.withProgress((onProgress) => service({...options, onProgress})))
   }
 
   /**
-   * THE WIZARD'S ENTRY POINT. `missing` names what the flags lack (from the verb's `...Missing(options)`). On a
-   * terminal (canPrompt()) a wizard from src/ui/wizards/ fills it in from what discovery finds and returns the
-   * completed options; until one is wired for `verb`, and always without a terminal, it is exit 2 naming every
-   * missing flag.
+   * The verb's wizard: reads the world once, offers what it holds, and (unless --dry-run was given: the command
+   * prints the plan then) shows the plan for the answers before "Apply?". Returns the service's options.
    */
-  protected async completeOptions<O extends object>(verb: string, options: O, missing: string[]): Promise<O> {
-    if (missing.length === 0) return options
-    const {canPrompt} = await import('./ui/interactive.js')
-    if (canPrompt()) {
-      const completed = await this.wizard(verb, options, missing)
-      if (completed) return completed
-    }
-    const {missingFlags} = await import('./services/verbs/author.js')
-    throw missingFlags(missing)
+  private async wizard<V extends Verb>(verb: V, given: Partial<WizardFlags[V]>, mgmt: ClusterClient, service: (options: ServiceOptions<V>) => Promise<VerbResult>): Promise<ServiceOptions<V>> {
+    const {readWorld} = await import('./services/verbs/author.js')
+    const {choicesFrom} = await import('./services/choices.js')
+    const {WIZARDS} = await import('./ui/wizards/index.js')
+    const world = await this.withProgress((onProgress) => readWorld(mgmt, onProgress))
+    const wizard = WIZARDS[verb] as unknown as {run: (...args: Parameters<(typeof WIZARDS)[Verb]['run']>) => Promise<WizardFlags[V]>}
+    const globals = {kubeconfig: this.flags.kubeconfig, mgmtContext: this.flags['mgmt-context'], output: this.flags.output, json: this.flags.json}
+    const plan = async (answers: Record<string, unknown>) => this.planText(await service({...(answers as unknown as WizardFlags[V]), mgmt, world, dryRun: true}))
+    const answers = await wizard.run(choicesFrom(world.discovery, world.resources, world.failures), given as never, {globals, ...(given.dryRun ? {} : {confirm: plan})})
+    return {...answers, mgmt, world}
   }
 
-  /** Replaced by the wizards (src/ui/wizards/): returns the completed options, or undefined when there is no wizard. */
-  protected async wizard<O extends object>(_verb: string, _options: O, _missing: string[]): Promise<O | undefined> {
-    return undefined
+  /** The --dry-run result as the command prints it (notes, then the table): the plan a wizard shows before "Apply?". */
+  private async planText(result: VerbResult): Promise<string> {
+    const {verbTable} = await import('./ui/verbs.js')
+    return [...result.notes.map((note) => `note: ${note}`), verbTable(result)].join('\n')
   }
 
-  /** Runs the verb's service with progress on stderr, prints its notes, the result and the statuses, like apply. */
-  protected async runVerb(work: (onProgress: (event: ProgressEvent) => void) => Promise<VerbResult>): Promise<void> {
-    const {syncFailure} = await import('./services/sync.js')
+  private async withProgress<R>(work: (onProgress: (event: ProgressEvent) => void) => Promise<R>): Promise<R> {
     const {withClusterProgress} = await import('./ui/progress.js')
+    return withClusterProgress(process.stderr, this.stderrColor, work)
+  }
+
+  /** Prints the verb's notes, the result and the statuses, like apply; a failed sync is exit 1. */
+  private async render(result: VerbResult): Promise<void> {
+    const {syncFailure} = await import('./services/sync.js')
     const {statusRows} = await import('./ui/sync.js')
     const {verbData, verbTable} = await import('./ui/verbs.js')
-    this.exitOnInterrupt()
-    const result = await withClusterProgress(process.stderr, this.stderrColor, work)
     for (const note of result.notes) this.info(`note: ${note}`)
     this.output(verbData(result), () => verbTable(result))
     if (result.sync && this.format === 'table') this.info(statusRows(result.sync))

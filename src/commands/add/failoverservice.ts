@@ -11,7 +11,8 @@ the meshes where the hostname resolves (default: the mesh of the first backing s
 Failover needs outlier detection on every backing service to eject failing endpoints. A backing service that no
 accepted TrafficPolicy gives it gets a TrafficPolicy NAME-outlier with Service Mesh Hub's defaults (consecutive
 errors 5, interval 10s, base ejection time 30s, max ejection 100%) or the values given here, and the command says so;
---no-outlier makes that an error instead. Running it again with the same NAME updates it.`
+--no-outlier makes that an error instead. Running it again with the same NAME updates it.
+On a terminal without the required flags, a wizard asks for them.`
   static override examples = [
     '$ kubectl smh add failoverservice reviews-failover --hostname reviews-failover.default.global --port 9080/http --backing kind2/default/reviews --backing kind3/default/reviews',
     '$ kubectl smh add failoverservice reviews-failover --hostname reviews-failover.default.global --port 9080 --backing reviews-default-kind2 --backing reviews-default-kind3 --no-outlier',
@@ -34,12 +35,9 @@ errors 5, interval 10s, base ejection time 30s, max ejection 100%) or the values
   async run(): Promise<void> {
     const {addFailoverService, addFailoverServiceMissing} = await import('../../services/verbs/add-failoverservice.js')
     const {flags} = this
-    const flagOptions = {
+    await this.runVerb('add failoverservice', {
       name: this.args.name, hostname: flags.hostname, port: flags.port, backing: flags.backing, mesh: flags.mesh,
       consecutiveErrors: flags['consecutive-errors'], interval: flags.interval, baseEjectionTime: flags['base-ejection-time'], noOutlier: flags['no-outlier'],
-    }
-    const options = await this.completeOptions('add failoverservice', flagOptions, addFailoverServiceMissing(flagOptions))
-    const mgmt = await this.managementClient()
-    await this.runVerb((onProgress) => addFailoverService({...this.verbOptions(mgmt), ...options, onProgress}))
+    }, addFailoverServiceMissing, addFailoverService)
   }
 }

@@ -7,7 +7,8 @@ export default class AllowAccess extends VerbCommand<typeof AllowAccess> {
   static override description = `Writes an AccessPolicy: the identities --from (CLUSTER/NS/SERVICEACCOUNT, service accounts of discovered workloads)
 may call the services --to (CLUSTER/NS/SVC or discovered names); then syncs, as apply -f would. In Istio, a service
 with an allow policy refuses calls no policy allows. The policy is named SERVICEACCOUNT-to-SVC for one of each,
-else --name is needed; running it again with the same name updates it.`
+else --name is needed; running it again with the same name updates it.
+On a terminal without the required flags, a wizard asks for them.`
   static override examples = [
     '$ kubectl smh allow access --from kind2/default/bookinfo-productpage --to kind3/default/reviews',
   ]
@@ -21,9 +22,6 @@ else --name is needed; running it again with the same name updates it.`
   async run(): Promise<void> {
     const {allowAccess, allowAccessMissing} = await import('../../services/verbs/allow-access.js')
     const {flags} = this
-    const flagOptions = {from: flags.from ?? [], to: flags.to ?? [], name: flags.name}
-    const options = await this.completeOptions('allow access', flagOptions, allowAccessMissing(flagOptions))
-    const mgmt = await this.managementClient()
-    await this.runVerb((onProgress) => allowAccess({...this.verbOptions(mgmt), ...options, onProgress}))
+    await this.runVerb('allow access', {from: flags.from, to: flags.to, name: flags.name}, allowAccessMissing, allowAccess)
   }
 }

@@ -9,7 +9,8 @@ syncs, as apply -f would. Sync's trust step gives every mesh an intermediate CA 
 (RSA 4096 by default, ECDSA P-256 with --ca-key-algorithm ecdsa) kept in the management cluster, or your own with
 --root-ca-secret (a Secret there holding root-cert.pem and key.pem). With --auto-restart-pods istiod and the gateways
 are restarted to load it. Federation makes each mesh's services reachable from the others. A mesh can be in one
-VirtualMesh only. Running it again with the same NAME updates the VirtualMesh.`
+VirtualMesh only. Running it again with the same NAME updates the VirtualMesh.
+On a terminal without the required flags, a wizard asks for them.`
   static override examples = [
     '$ kubectl smh create virtualmesh virtual-mesh --mesh istiod-istio-system-kind2 --mesh istiod-istio-system-kind3 --auto-restart-pods',
     '$ kubectl smh create virtualmesh virtual-mesh --mesh istiod-istio-system-kind2 --mesh istiod-istio-system-kind3 --root-ca-secret service-mesh-hub/my-root --dry-run',
@@ -30,12 +31,9 @@ VirtualMesh only. Running it again with the same NAME updates the VirtualMesh.`
   async run(): Promise<void> {
     const {createVirtualMesh, createVirtualMeshMissing} = await import('../../services/verbs/create-virtualmesh.js')
     const {flags} = this
-    const flagOptions = {
+    await this.runVerb('create virtualmesh', {
       name: this.args.name, mesh: flags.mesh, rootCaSecret: flags['root-ca-secret'], caKeyAlgorithm: flags['ca-key-algorithm'],
       autoRestartPods: flags['auto-restart-pods'], globalAccessPolicy: flags['global-access-policy'], noFederation: flags['no-federation'],
-    }
-    const options = await this.completeOptions('create virtualmesh', flagOptions, createVirtualMeshMissing(flagOptions))
-    const mgmt = await this.managementClient()
-    await this.runVerb((onProgress) => createVirtualMesh({...this.verbOptions(mgmt), ...options, onProgress}))
+    }, createVirtualMeshMissing, createVirtualMesh)
   }
 }

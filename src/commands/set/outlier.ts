@@ -7,7 +7,8 @@ export default class SetOutlier extends VerbCommand<typeof SetOutlier> {
   static override description = `Writes a TrafficPolicy with outlierDetection for each SERVICE (CLUSTER/NS/SVC or discovered name) and syncs, as
 apply -f would. Only the values given are written; Service Mesh Hub's defaults apply to the rest (consecutive errors
 5, interval 10s, base ejection time 30s, max ejection 100%). The policy is named SVC-outlier when the services share
-one name, else --name is needed; running it again with the same name updates it.`
+one name, else --name is needed; running it again with the same name updates it.
+On a terminal without the required flags, a wizard asks for them.`
   static override examples = [
     '$ kubectl smh set outlier kind2/default/reviews kind3/default/reviews --name mgmt-reviews-outlier --consecutive-errors 1 --interval 10s --base-ejection-time 2m',
     '$ kubectl smh set outlier reviews-default-kind2 --max-ejection-percent 50',
@@ -28,12 +29,9 @@ one name, else --name is needed; running it again with the same name updates it.
   async run(): Promise<void> {
     const {setOutlier, setOutlierMissing} = await import('../../services/verbs/set-outlier.js')
     const {flags} = this
-    const flagOptions = {
+    await this.runVerb('set outlier', {
       services: this.positionals, name: flags.name, consecutiveErrors: flags['consecutive-errors'], interval: flags.interval,
       baseEjectionTime: flags['base-ejection-time'], maxEjectionPercent: flags['max-ejection-percent'],
-    }
-    const options = await this.completeOptions('set outlier', flagOptions, setOutlierMissing(flagOptions))
-    const mgmt = await this.managementClient()
-    await this.runVerb((onProgress) => setOutlier({...this.verbOptions(mgmt), ...options, onProgress}))
+    }, setOutlierMissing, setOutlier)
   }
 }

@@ -6,7 +6,8 @@ export default class SetRoute extends VerbCommand<typeof SetRoute> {
   static override summary = 'Set a request timeout and retries on services, then sync.'
   static override description = `Writes a TrafficPolicy with requestTimeout and retries for each SERVICE (CLUSTER/NS/SVC or discovered name) and
 syncs, as apply -f would. The policy is named SVC-route when the services share one name, else --name is needed;
-running it again with the same name updates it.`
+running it again with the same name updates it.
+On a terminal without the required flags, a wizard asks for them.`
   static override examples = [
     '$ kubectl smh set route kind2/default/ratings --timeout 2s --retries 3 --per-try-timeout 500ms',
   ]
@@ -25,9 +26,6 @@ running it again with the same name updates it.`
   async run(): Promise<void> {
     const {setRoute, setRouteMissing} = await import('../../services/verbs/set-route.js')
     const {flags} = this
-    const flagOptions = {services: this.positionals, timeout: flags.timeout, retries: flags.retries, perTryTimeout: flags['per-try-timeout'], name: flags.name}
-    const options = await this.completeOptions('set route', flagOptions, setRouteMissing(flagOptions))
-    const mgmt = await this.managementClient()
-    await this.runVerb((onProgress) => setRoute({...this.verbOptions(mgmt), ...options, onProgress}))
+    await this.runVerb('set route', {services: this.positionals, timeout: flags.timeout, retries: flags.retries, perTryTimeout: flags['per-try-timeout'], name: flags.name}, setRouteMissing, setRoute)
   }
 }

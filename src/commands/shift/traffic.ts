@@ -8,7 +8,8 @@ export default class ShiftTraffic extends VerbCommand<typeof ShiftTraffic> {
 reviews-default-kind2) and syncs, as apply -f would. Either --to, repeated, with weights adding up to 100 (a subset
 :LABEL=VALUE picks the workloads behind the service with that label), or --to-failover with a FailoverService.
 The policy is named SERVICE-shift (--to) or SERVICE-shift-FAILOVER (--to-failover, without a leading SERVICE-),
-unless --name says otherwise; running it again with the same name updates it.`
+unless --name says otherwise; running it again with the same name updates it.
+On a terminal without the required flags, a wizard asks for them.`
   static override examples = [
     '$ kubectl smh shift traffic kind2/default/reviews --to-failover reviews-failover -n default',
     '$ kubectl smh shift traffic kind2/default/reviews --to kind2/default/reviews=50 --to kind3/default/reviews:version=v3=50',
@@ -26,9 +27,6 @@ unless --name says otherwise; running it again with the same name updates it.`
   async run(): Promise<void> {
     const {shiftTraffic, shiftTrafficMissing} = await import('../../services/verbs/shift-traffic.js')
     const {flags} = this
-    const flagOptions = {service: this.args.service, to: flags.to, toFailover: flags['to-failover'], name: flags.name}
-    const options = await this.completeOptions('shift traffic', flagOptions, shiftTrafficMissing(flagOptions))
-    const mgmt = await this.managementClient()
-    await this.runVerb((onProgress) => shiftTraffic({...this.verbOptions(mgmt), ...options, onProgress}))
+    await this.runVerb('shift traffic', {service: this.args.service, to: flags.to, toFailover: flags['to-failover'], name: flags.name}, shiftTrafficMissing, shiftTraffic)
   }
 }

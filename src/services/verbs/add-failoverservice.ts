@@ -136,6 +136,6 @@ export function planAddFailoverService(world: World, options: Omit<AddFailoverSe
 }
 
 export async function addFailoverService(options: AddFailoverServiceOptions): Promise<VerbResult> {
-  const world = await readWorld(options.mgmt, options.onProgress)
+  const world = options.world ?? await readWorld(options.mgmt, options.onProgress)
   return author(world, planAddFailoverService(world, options), options)
 }

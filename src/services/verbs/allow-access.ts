@@ -47,6 +47,6 @@ export function planAllowAccess(world: World, options: Omit<AllowAccessOptions, 
 }
 
 export async function allowAccess(options: AllowAccessOptions): Promise<VerbResult> {
-  const world = await readWorld(options.mgmt, options.onProgress)
+  const world = options.world ?? await readWorld(options.mgmt, options.onProgress)
   return author(world, planAllowAccess(world, options), options)
 }

@@ -31,6 +31,11 @@ export interface VerbOptions {
   noSync?: boolean
   forceConflicts?: boolean
   onProgress?: (event: ProgressEvent) => void
+  /**
+   * What readWorld returned, when the caller has read it already (the wizard: its choices, the --dry-run plan and
+   * the write all use one read). Without it the verb reads it.
+   */
+  world?: LiveWorld
 }
 
 /** What the verbs check flags against (pure data). */

@@ -87,7 +87,7 @@ async function checkRootSecret(world: LiveWorld, vm: VirtualMesh, flag: string):
 }
 
 export async function createVirtualMesh(options: CreateVirtualMeshOptions): Promise<VerbResult> {
-  const world = await readWorld(options.mgmt, options.onProgress)
+  const world = options.world ?? await readWorld(options.mgmt, options.onProgress)
   const plan = planCreateVirtualMesh(world, options)
   await checkRootSecret(world, plan.resources[0] as VirtualMesh, '--root-ca-secret')
   return author(world, plan, options)

@@ -49,6 +49,6 @@ export function planSetOutlier(world: World, options: Omit<SetOutlierOptions, 'm
 }
 
 export async function setOutlier(options: SetOutlierOptions): Promise<VerbResult> {
-  const world = await readWorld(options.mgmt, options.onProgress)
+  const world = options.world ?? await readWorld(options.mgmt, options.onProgress)
   return author(world, planSetOutlier(world, options), options)
 }

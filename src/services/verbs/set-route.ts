@@ -43,6 +43,6 @@ export function planSetRoute(world: World, options: Omit<SetRouteOptions, 'mgmt'
 }
 
 export async function setRoute(options: SetRouteOptions): Promise<VerbResult> {
-  const world = await readWorld(options.mgmt, options.onProgress)
+  const world = options.world ?? await readWorld(options.mgmt, options.onProgress)
   return author(world, planSetRoute(world, options), options)
 }

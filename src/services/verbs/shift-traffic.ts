@@ -135,6 +135,6 @@ export function planShiftTraffic(world: World, options: Omit<ShiftTrafficOptions
 }
 
 export async function shiftTraffic(options: ShiftTrafficOptions): Promise<VerbResult> {
-  const world = await readWorld(options.mgmt, options.onProgress)
+  const world = options.world ?? await readWorld(options.mgmt, options.onProgress)
   return author(world, planShiftTraffic(world, options), options)
 }

@@ -11,9 +11,10 @@
 import {input, select} from '@inquirer/prompts'
 
 import type {Choices, ServiceChoice} from '../../services/choices.js'
-import {NO_SERVICES, PROTOCOLS, type VerbShape, type WizardHooks, finish, needChoices, ordinal, promptContext, validateHostname, validateName} from './common.js'
+import {FAILOVER_PROTOCOLS, checkHostname} from '../../services/verbs/add-failoverservice.js'
+import {NO_SERVICES, type CommonVerbFlags, COMMON_ORDER, type VerbShape, type WizardHooks, finish, needChoices, ordinal, promptContext, validateHostname, validateName, validatorOf} from './common.js'
 
-export interface AddFailoverServiceFlags {
+export interface AddFailoverServiceFlags extends CommonVerbFlags {
   name: string
   hostname: string
   /** `P[/PROTO]` */
@@ -25,23 +26,12 @@ export interface AddFailoverServiceFlags {
   interval?: string
   baseEjectionTime?: string
   noOutlier?: boolean
-  namespace?: string
-  dryRun?: boolean
 }
 
 export const addFailoverServiceShape: VerbShape = {
   verb: 'add failoverservice',
   positional: ['name'],
-  order: ['hostname', 'port', 'backing', 'mesh', 'consecutiveErrors', 'interval', 'baseEjectionTime', 'noOutlier', 'namespace', 'dryRun'],
-}
-
-export function addFailoverServiceMissing(given: Partial<AddFailoverServiceFlags>): string[] {
-  return [
-    ...(given.name ? [] : ['NAME']),
-    ...(given.hostname ? [] : ['--hostname']),
-    ...(given.port ? [] : ['--port']),
-    ...(given.backing?.length ? [] : ['--backing']),
-  ]
+  order: ['hostname', 'port', 'backing', 'mesh', 'consecutiveErrors', 'interval', 'baseEjectionTime', 'noOutlier', ...COMMON_ORDER],
 }
 
 const DONE = '\u0000done'
@@ -55,7 +45,7 @@ export function validateFailoverPort(value: string, primary: ServiceChoice | und
   if (!match) return 'a port number, optionally with a protocol: 9080 or 9080/http'
   const number = Number(match[1])
   if (number < 1 || number > 65_535) return 'a port is between 1 and 65535'
-  if (match[2] && !(PROTOCOLS as readonly string[]).includes(match[2])) return `unknown protocol "${match[2]}": one of ${PROTOCOLS.join(', ')}`
+  if (match[2] && !FAILOVER_PROTOCOLS.includes(match[2])) return `unknown protocol "${match[2]}": one of ${FAILOVER_PROTOCOLS.join(', ')}`
   if (primary && !primary.ports.some((p) => p.port === number)) return `${primary.ref} has no port ${number} (its ports: ${portsOf(primary)})`
   return true
 }
@@ -94,7 +84,7 @@ export async function addFailoverServiceWizard(choices: Choices, given: Partial<
   // would call it plain TCP), written out so the command line says what it means.
   const protocolOf = (n: number) => {
     const p = primary?.ports.find((x) => x.port === n)?.protocol
-    return p && (PROTOCOLS as readonly string[]).includes(p) ? p : 'http'
+    return p && FAILOVER_PROTOCOLS.includes(p) ? p : 'http'
   }
   let port = given.port
   if (port === undefined) {
@@ -109,7 +99,11 @@ export async function addFailoverServiceWizard(choices: Choices, given: Partial<
   const hostname = given.hostname ?? await input({
     message: 'Hostname clients will call',
     default: `${name}.${primary?.namespace ?? 'default'}.global`,
-    validate: validateHostname,
+    // The verb's own check (a name under .global) after the friendlier one for typing mistakes.
+    validate: (value) => {
+      const typed = validateHostname(value)
+      return typed === true ? validatorOf(() => checkHostname(value)) : typed
+    },
   }, context)
 
   return finish(addFailoverServiceShape, {...given, name, hostname, port, backing}, hooks)

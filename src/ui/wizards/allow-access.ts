@@ -1,27 +1,21 @@
 /** `kubectl smh allow access` as a wizard: the calling identities (service accounts), then the services they may call. */
-import {checkbox} from '@inquirer/prompts'
+import {checkbox, input} from '@inquirer/prompts'
 
 import type {Choices} from '../../services/choices.js'
-import {NO_SERVICES, type VerbShape, type WizardHooks, finish, needChoices, promptContext} from './common.js'
+import {NO_SERVICES, type CommonVerbFlags, COMMON_ORDER, type VerbShape, type WizardHooks, finish, needChoices, promptContext, serviceNameOf, validateName} from './common.js'
 
-export interface AllowAccessFlags {
+export interface AllowAccessFlags extends CommonVerbFlags {
   /** `CLUSTER/NS/SERVICEACCOUNT` */
   from: string[]
   /** `CLUSTER/NS/SVC` or discovered names. */
   to: string[]
   name?: string
-  namespace?: string
-  dryRun?: boolean
 }
 
 export const allowAccessShape: VerbShape = {
   verb: 'allow access',
   positional: [],
-  order: ['from', 'to', 'name', 'namespace', 'dryRun'],
-}
-
-export function allowAccessMissing(given: Partial<AllowAccessFlags>): string[] {
-  return [...(given.from?.length ? [] : ['--from']), ...(given.to?.length ? [] : ['--to'])]
+  order: ['from', 'to', 'name', ...COMMON_ORDER],
 }
 
 export async function allowAccessWizard(choices: Choices, given: Partial<AllowAccessFlags>, hooks: WizardHooks = {}): Promise<AllowAccessFlags> {
@@ -40,5 +34,11 @@ export async function allowAccessWizard(choices: Choices, given: Partial<AllowAc
     choices: choices.services.map((s) => ({value: s.ref, name: `${s.ref}  (${s.name})`, short: s.ref})),
     pageSize: 10,
   }, context)
-  return finish(allowAccessShape, {...given, from, to}, hooks)
+  // The verb names the policy SERVICEACCOUNT-to-SVC for one of each; otherwise a name is needed.
+  const accounts = [...new Set(from.map((ref) => ref.split('/').pop()!))]
+  const services = [...new Set(to.map((value) => serviceNameOf(choices, value)))]
+  const name = given.name ?? (accounts.length > 1 || services.length > 1
+    ? await input({message: 'Name of the AccessPolicy (several identities or services)', default: `${accounts[0]}-to-${services[0]}`, validate: validateName}, context)
+    : undefined)
+  return finish(allowAccessShape, {...given, from, to, ...(name === undefined ? {} : {name})}, hooks)
 }

@@ -2,7 +2,9 @@
  * What every wizard shares: the prompt context (drawn on stderr, so stdout stays data for -o json), the ending
  * (the --dry-run plan, "Apply? (y/N)", the equivalent command line), validators, and how a declined wizard exits.
  */
-import {confirm} from '@inquirer/prompts'
+import {confirm, input} from '@inquirer/prompts'
+
+import type {Choices} from '../../services/choices.js'
 
 import {UsageError} from '../../errors.js'
 import {type FlagValue, equivalentCommand} from './command-line.js'
@@ -62,6 +64,17 @@ export function ordinal(n: number): string {
   const suffix = tens >= 11 && tens <= 13 ? 'th' : ({1: 'st', 2: 'nd', 3: 'rd'} as Record<number, string>)[n % 10] ?? 'th'
   return `${n}${suffix}`
 }
+
+/** The flags every verb has (src/verb-command.ts): kept in the returned flags and the printed command line. */
+export interface CommonVerbFlags {
+  namespace?: string
+  noSync?: boolean
+  forceConflicts?: boolean
+  dryRun?: boolean
+}
+
+/** Their order on the command line, after the verb's own. */
+export const COMMON_ORDER = ['namespace', 'noSync', 'forceConflicts', 'dryRun']
 
 /** How a wizard describes one verb: enough for the command line, the no-TTY error, and the order of flags. */
 export interface VerbShape {
@@ -146,4 +159,29 @@ export function validateDuration(value: string, optional = false): true | string
   return /^\d+(\.\d+)?(ms|s|m|h)$/.test(value) ? true : 'a duration with a unit: 500ms, 10s, 2m, 1h'
 }
 
-export const PROTOCOLS = ['http', 'http2', 'https', 'grpc', 'tcp', 'tls'] as const
+/**
+ * The policy's name when the verb has no default for it (services with different names): asked, with the verb's
+ * usual `<first>-<suffix>` offered. Undefined when the verb's default applies or --name was given.
+ */
+export async function askPolicyName(choices: Choices, given: string | undefined, services: string[], suffix: string, hooks: WizardHooks, what = 'TrafficPolicy'): Promise<string | undefined> {
+  if (given !== undefined) return given
+  const names = [...new Set(services.map((value) => serviceNameOf(choices, value)))]
+  if (names.length <= 1) return undefined
+  return input({message: `Name of the ${what} (the services have different names: ${names.join(', ')})`, default: `${names[0]}-${suffix}`, validate: validateName}, promptContext(hooks))
+}
+
+/** `reviews` for `kind2/default/reviews` or the discovered name `reviews-default-kind2`. */
+export function serviceNameOf(choices: Choices, value: string): string {
+  return choices.services.find((s) => s.ref === value || s.name === value)?.serviceName ?? value.split('/').pop()!
+}
+
+/** A verb service's check as a validator: true, or the UsageError's message (the verb's own words, inline). */
+export function validatorOf(check: () => unknown): true | string {
+  try {
+    check()
+    return true
+  } catch (error) {
+    if (error instanceof UsageError) return error.message
+    throw error
+  }
+}

@@ -2,9 +2,9 @@
 import {checkbox, confirm, input, select} from '@inquirer/prompts'
 
 import type {Choices} from '../../services/choices.js'
-import {type VerbShape, type WizardHooks, finish, needChoices, promptContext, validateName} from './common.js'
+import {type CommonVerbFlags, COMMON_ORDER, type VerbShape, type WizardHooks, finish, needChoices, promptContext, validateName} from './common.js'
 
-export interface CreateVirtualMeshFlags {
+export interface CreateVirtualMeshFlags extends CommonVerbFlags {
   name: string
   mesh: string[]
   rootCaSecret?: string
@@ -12,19 +12,12 @@ export interface CreateVirtualMeshFlags {
   autoRestartPods?: boolean
   globalAccessPolicy?: 'enabled' | 'disabled'
   noFederation?: boolean
-  namespace?: string
-  dryRun?: boolean
 }
 
 export const createVirtualMeshShape: VerbShape = {
   verb: 'create virtualmesh',
   positional: ['name'],
-  order: ['mesh', 'rootCaSecret', 'caKeyAlgorithm', 'autoRestartPods', 'globalAccessPolicy', 'noFederation', 'namespace', 'dryRun'],
-}
-
-/** The required flags `given` lacks, as the command line spells them (for the no-TTY error). */
-export function createVirtualMeshMissing(given: Partial<CreateVirtualMeshFlags>): string[] {
-  return [...(given.name ? [] : ['NAME']), ...(given.mesh?.length ? [] : ['--mesh'])]
+  order: ['mesh', 'rootCaSecret', 'caKeyAlgorithm', 'autoRestartPods', 'globalAccessPolicy', 'noFederation', ...COMMON_ORDER],
 }
 
 /**

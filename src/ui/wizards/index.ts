@@ -3,17 +3,17 @@
  * asks (on stderr) only for what `given` lacks, shows the --dry-run plan through `hooks.confirm` and asks
  * "Apply? (y/N)", prints "Next time: kubectl smh ..." and returns the flags (camelCase, as the verb services take
  * them). Declining throws WizardDeclined (exit 0, nothing written); Ctrl-C rejects with inquirer's ExitPromptError
- * (BaseCommand.catch: exit 130). They never check for a terminal: the caller does (canPrompt), and without one
- * fails with the `missing` flags.
+ * (BaseCommand.catch: exit 130). They never check for a terminal, nor decide when they are needed: VerbCommand does
+ * both, with the verb service's `...Missing` (src/services/verbs), and without a terminal exits 2 naming them.
  */
 import type {Choices} from '../../services/choices.js'
-import {type AddFailoverServiceFlags, addFailoverServiceMissing, addFailoverServiceShape, addFailoverServiceWizard} from './add-failoverservice.js'
-import {type AllowAccessFlags, allowAccessMissing, allowAccessShape, allowAccessWizard} from './allow-access.js'
+import {type AddFailoverServiceFlags, addFailoverServiceShape, addFailoverServiceWizard} from './add-failoverservice.js'
+import {type AllowAccessFlags, allowAccessShape, allowAccessWizard} from './allow-access.js'
 import {type VerbShape, type WizardHooks, commandLineOf} from './common.js'
-import {type CreateVirtualMeshFlags, createVirtualMeshMissing, createVirtualMeshShape, createVirtualMeshWizard} from './create-virtualmesh.js'
-import {type SetOutlierFlags, setOutlierMissing, setOutlierShape, setOutlierWizard} from './set-outlier.js'
-import {type SetRouteFlags, setRouteMissing, setRouteShape, setRouteWizard} from './set-route.js'
-import {type ShiftTrafficFlags, shiftTrafficMissing, shiftTrafficShape, shiftTrafficWizard} from './shift-traffic.js'
+import {type CreateVirtualMeshFlags, createVirtualMeshShape, createVirtualMeshWizard} from './create-virtualmesh.js'
+import {type SetOutlierFlags, setOutlierShape, setOutlierWizard} from './set-outlier.js'
+import {type SetRouteFlags, setRouteShape, setRouteWizard} from './set-route.js'
+import {type ShiftTrafficFlags, shiftTrafficShape, shiftTrafficWizard} from './shift-traffic.js'
 
 export type {AddFailoverServiceFlags} from './add-failoverservice.js'
 export type {AllowAccessFlags} from './allow-access.js'
@@ -28,12 +28,10 @@ export {OUTLIER_DEFAULTS, setOutlierWizard} from './set-outlier.js'
 export {setRouteWizard} from './set-route.js'
 export {destinationsOf, shiftTrafficWizard} from './shift-traffic.js'
 export {equivalentCommand, flagName, shellQuote} from './command-line.js'
-export {type VerbShape, type WizardHooks, WizardDeclined, commandLineOf, ordinal, validateDuration, validateHostname, validateName} from './common.js'
+export {type CommonVerbFlags, type VerbShape, type WizardHooks, WizardDeclined, commandLineOf, ordinal, validateDuration, validateHostname, validateName} from './common.js'
 
 export interface Wizard<Flags extends object> {
   shape: VerbShape
-  /** The required flags `given` lacks, spelled as on the command line (`NAME`, `--hostname`): [] means no wizard needed. */
-  missing: (given: Partial<Flags>) => string[]
   run: (choices: Choices, given: Partial<Flags>, hooks?: WizardHooks) => Promise<Flags>
 }
 
@@ -49,17 +47,12 @@ export interface WizardFlags {
 export type Verb = keyof WizardFlags
 
 export const WIZARDS: {[V in Verb]: Wizard<WizardFlags[V]>} = {
-  'create virtualmesh': {shape: createVirtualMeshShape, missing: createVirtualMeshMissing, run: createVirtualMeshWizard},
-  'add failoverservice': {shape: addFailoverServiceShape, missing: addFailoverServiceMissing, run: addFailoverServiceWizard},
-  'shift traffic': {shape: shiftTrafficShape, missing: shiftTrafficMissing, run: shiftTrafficWizard},
-  'set outlier': {shape: setOutlierShape, missing: setOutlierMissing, run: setOutlierWizard},
-  'set route': {shape: setRouteShape, missing: setRouteMissing, run: setRouteWizard},
-  'allow access': {shape: allowAccessShape, missing: allowAccessMissing, run: allowAccessWizard},
-}
-
-/** The one line a command without a terminal prints (exit 2) when required flags are missing. */
-export function missingFlagsMessage(verb: Verb, missing: string[]): string {
-  return `kubectl smh ${verb}: missing ${missing.join(', ')} (no terminal for the wizard: pass ${missing.length === 1 ? 'it' : 'them'} as ${missing.length === 1 ? 'an argument or flag' : 'arguments or flags'}; see kubectl smh ${verb} --help)`
+  'create virtualmesh': {shape: createVirtualMeshShape, run: createVirtualMeshWizard},
+  'add failoverservice': {shape: addFailoverServiceShape, run: addFailoverServiceWizard},
+  'shift traffic': {shape: shiftTrafficShape, run: shiftTrafficWizard},
+  'set outlier': {shape: setOutlierShape, run: setOutlierWizard},
+  'set route': {shape: setRouteShape, run: setRouteWizard},
+  'allow access': {shape: allowAccessShape, run: allowAccessWizard},
 }
 
 /** `kubectl smh VERB ...` for a verb's flags, positional arguments in place. */

@@ -2,31 +2,25 @@
 import {checkbox, input, number} from '@inquirer/prompts'
 
 import type {Choices} from '../../services/choices.js'
-import {NO_SERVICES, type VerbShape, type WizardHooks, finish, needChoices, promptContext, validateDuration} from './common.js'
+import {NO_SERVICES, type CommonVerbFlags, COMMON_ORDER, type VerbShape, type WizardHooks, askPolicyName, finish, needChoices, promptContext, validateDuration} from './common.js'
 
-export interface SetOutlierFlags {
+export interface SetOutlierFlags extends CommonVerbFlags {
   services: string[]
   consecutiveErrors?: number
   interval?: string
   baseEjectionTime?: string
   maxEjectionPercent?: number
   name?: string
-  namespace?: string
-  dryRun?: boolean
 }
 
 export const setOutlierShape: VerbShape = {
   verb: 'set outlier',
   positional: ['services'],
-  order: ['consecutiveErrors', 'interval', 'baseEjectionTime', 'maxEjectionPercent', 'name', 'namespace', 'dryRun'],
+  order: ['consecutiveErrors', 'interval', 'baseEjectionTime', 'maxEjectionPercent', 'name', ...COMMON_ORDER],
 }
 
 /** Service Mesh Hub's defaults (translate/traffic-policy.ts): an answer equal to one is left out of the flags. */
 export const OUTLIER_DEFAULTS = {consecutiveErrors: 5, interval: '10s', baseEjectionTime: '30s', maxEjectionPercent: 100} as const
-
-export function setOutlierMissing(given: Partial<SetOutlierFlags>): string[] {
-  return given.services?.length ? [] : ['SERVICE']
-}
 
 /**
  * Asks for the services when `given` has none, then for each knob not given, with Service Mesh Hub's default
@@ -42,6 +36,7 @@ export async function setOutlierWizard(choices: Choices, given: Partial<SetOutli
     choices: choices.services.map((s) => ({value: s.ref, name: `${s.ref}  (${s.name})`, short: s.ref})),
     pageSize: 10,
   }, context)
+  const name = await askPolicyName(choices, given.name, services, 'outlier', hooks)
   const consecutiveErrors = given.consecutiveErrors ?? await number({
     message: 'Consecutive errors before an endpoint is ejected', default: OUTLIER_DEFAULTS.consecutiveErrors, required: true, min: 1, step: 1,
   }, context)
@@ -55,6 +50,7 @@ export async function setOutlierWizard(choices: Choices, given: Partial<SetOutli
   return finish(setOutlierShape, {
     ...given,
     services,
+    ...(name === undefined ? {} : {name}),
     ...unlessDefault('consecutiveErrors', consecutiveErrors),
     ...unlessDefault('interval', interval),
     ...unlessDefault('baseEjectionTime', baseEjectionTime),

@@ -2,29 +2,20 @@
 import {checkbox, input, number} from '@inquirer/prompts'
 
 import type {Choices} from '../../services/choices.js'
-import {NO_SERVICES, type VerbShape, type WizardHooks, finish, needChoices, promptContext, say, validateDuration} from './common.js'
+import {NO_SERVICES, type CommonVerbFlags, COMMON_ORDER, type VerbShape, type WizardHooks, askPolicyName, finish, needChoices, promptContext, say, validateDuration} from './common.js'
 
-export interface SetRouteFlags {
+export interface SetRouteFlags extends CommonVerbFlags {
   services: string[]
   timeout?: string
   retries?: number
   perTryTimeout?: string
   name?: string
-  namespace?: string
-  dryRun?: boolean
 }
 
 export const setRouteShape: VerbShape = {
   verb: 'set route',
   positional: ['services'],
-  order: ['timeout', 'retries', 'perTryTimeout', 'name', 'namespace', 'dryRun'],
-}
-
-export function setRouteMissing(given: Partial<SetRouteFlags>): string[] {
-  return [
-    ...(given.services?.length ? [] : ['SERVICE']),
-    ...(given.timeout !== undefined || given.retries !== undefined || given.perTryTimeout !== undefined ? [] : ['--timeout or --retries']),
-  ]
+  order: ['timeout', 'retries', 'perTryTimeout', 'name', ...COMMON_ORDER],
 }
 
 /** Asks for the services when none are given, then timeout and retries (empty: none) until at least one is set. */
@@ -37,6 +28,7 @@ export async function setRouteWizard(choices: Choices, given: Partial<SetRouteFl
     choices: choices.services.map((s) => ({value: s.ref, name: `${s.ref}  (${s.name})`, short: s.ref})),
     pageSize: 10,
   }, context)
+  const name = await askPolicyName(choices, given.name, services, 'route', hooks)
   let {timeout, retries, perTryTimeout} = given
   if (timeout === undefined && retries === undefined && perTryTimeout === undefined) {
     for (;;) {
@@ -51,5 +43,5 @@ export async function setRouteWizard(choices: Choices, given: Partial<SetRouteFl
       say(hooks, 'Nothing to set: give a timeout, retries, or both.')
     }
   }
-  return finish(setRouteShape, {...given, services, timeout, retries, perTryTimeout}, hooks)
+  return finish(setRouteShape, {...given, services, ...(name === undefined ? {} : {name}), timeout, retries, perTryTimeout}, hooks)
 }

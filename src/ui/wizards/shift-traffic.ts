@@ -7,27 +7,21 @@
 import {number, select} from '@inquirer/prompts'
 
 import type {Choices, ServiceChoice} from '../../services/choices.js'
-import {NO_SERVICES, type VerbShape, type WizardHooks, finish, needChoices, promptContext, say} from './common.js'
+import {NO_SERVICES, type CommonVerbFlags, COMMON_ORDER, type VerbShape, type WizardHooks, finish, needChoices, promptContext, say} from './common.js'
 
-export interface ShiftTrafficFlags {
+export interface ShiftTrafficFlags extends CommonVerbFlags {
   /** `CLUSTER/NS/SVC` or the discovered name. */
   service: string
   /** `CLUSTER/NS/SVC[:LABEL=VALUE]=WEIGHT` */
   to?: string[]
   toFailover?: string
   name?: string
-  namespace?: string
-  dryRun?: boolean
 }
 
 export const shiftTrafficShape: VerbShape = {
   verb: 'shift traffic',
   positional: ['service'],
-  order: ['to', 'toFailover', 'name', 'namespace', 'dryRun'],
-}
-
-export function shiftTrafficMissing(given: Partial<ShiftTrafficFlags>): string[] {
-  return [...(given.service ? [] : ['SERVICE']), ...(given.to?.length || given.toFailover ? [] : ['--to or --to-failover'])]
+  order: ['to', 'toFailover', 'name', ...COMMON_ORDER],
 }
 
 const TO_WEIGHTS = '\u0000weights'
@@ -58,7 +52,8 @@ export async function shiftTrafficWizard(choices: Choices, given: Partial<ShiftT
       message: `Send ${service}'s traffic to`,
       choices: [
         ...choices.failoverServices.map((fs) => ({
-          value: fs.name,
+          // NAMESPACE/NAME only when the name alone is ambiguous, as --to-failover takes it.
+          value: choices.failoverServices.filter((other) => other.name === fs.name).length > 1 ? `${fs.namespace}/${fs.name}` : fs.name,
           name: `failover service ${fs.name}  (${fs.hostname}, ${fs.backing.join(' > ')})`,
           short: `failover service ${fs.name}`,
         })),

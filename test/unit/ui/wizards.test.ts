@@ -4,7 +4,7 @@ import {describe, expect, it} from 'vitest'
 
 import type {ServiceChoice} from '../../../src/services/choices.js'
 import {
-  WIZARDS, WizardDeclined, commandLineFor, destinationsOf, equivalentCommand, flagName, missingFlagsMessage, ordinal, shellQuote,
+  WIZARDS, WizardDeclined, commandLineFor, destinationsOf, equivalentCommand, flagName, ordinal, shellQuote,
   validateDuration, validateFailoverPort, validateHostname, validateName,
 } from '../../../src/ui/wizards/index.js'
 
@@ -99,18 +99,6 @@ describe('what the wizards check as you type', () => {
 })
 
 describe('when a wizard opens', () => {
-  it('names the missing required flags per verb (none missing: no wizard)', () => {
-    expect(WIZARDS['create virtualmesh'].missing({})).toEqual(['NAME', '--mesh'])
-    expect(WIZARDS['create virtualmesh'].missing({name: 'vm', mesh: ['m']})).toEqual([])
-    expect(WIZARDS['add failoverservice'].missing({name: 'f', backing: []})).toEqual(['--hostname', '--port', '--backing'])
-    expect(WIZARDS['shift traffic'].missing({service: 'kind2/default/reviews'})).toEqual(['--to or --to-failover'])
-    expect(WIZARDS['shift traffic'].missing({service: 'kind2/default/reviews', toFailover: 'f'})).toEqual([])
-    expect(WIZARDS['set outlier'].missing({})).toEqual(['SERVICE'])
-    expect(WIZARDS['set route'].missing({services: ['a']})).toEqual(['--timeout or --retries'])
-    expect(WIZARDS['allow access'].missing({to: ['a']})).toEqual(['--from'])
-    expect(missingFlagsMessage('allow access', ['--from'])).toBe('kubectl smh allow access: missing --from (no terminal for the wizard: pass it as an argument or flag; see kubectl smh allow access --help)')
-  })
-
   it('a declined wizard is a quiet exit 0 for BaseCommand.catch', () => {
     const declined = new WizardDeclined()
     expect(declined.oclif.exit).toBe(0)
