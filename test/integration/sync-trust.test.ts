@@ -6,8 +6,6 @@
  * it all when the VirtualMesh goes or the cluster is deregistered. The tests run in order and build on each other.
  */
 import {execFileSync} from 'node:child_process'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -20,6 +18,7 @@ import {issueIntermediate} from '../../src/trust/ca.js'
 import {describeWrite} from '../support/audit.js'
 import {type CliResult, runCli} from '../support/cli.js'
 import {type AuditMarks, type SeededClusters, startSeededClusters} from '../support/clusters.js'
+import {opensslVerify} from '../support/certs.js'
 import {GOLDEN_DIR} from '../support/golden.js'
 
 const SEED = join(GOLDEN_DIR, 'seed-failover')
@@ -29,7 +28,6 @@ const KIND3 = 'istiod-istio-system-kind3'
 const USER_MESH = 'defaultConfig:\n  discoveryAddress: istiod.istio-system.svc:15012\ntrustDomain: kind3\n# the user\'s own alias, which must stay\ntrustDomainAliases:\n  - legacy.example\n'
 let env: SeededClusters
 let kubeconfig: string
-let work: string
 const smh = (args: string[], input?: string): Promise<CliResult> => runCli(args, {env: {KUBECONFIG: kubeconfig}, input})
 const kubectl = (args: string[], input?: string) => execFileSync(binaryPath('kubectl'), ['--kubeconfig', kubeconfig, ...args], {encoding: 'utf8', input})
 const client = (context: string) => ClusterClient.forContext(loadKubeconfig({kubeconfig}), context)
@@ -49,24 +47,6 @@ async function writesSince(mark: AuditMarks): Promise<string[]> {
   return Object.entries(writes).flatMap(([cluster, list]) => list.map((w) => `${cluster}: ${describeWrite(w)}`))
 }
 
-/** `openssl verify` of a mesh's cacerts against the root, on files only this user can read, removed right after. */
-function opensslVerify(rootPem: string, cacerts: Record<string, string>): string {
-  const dir = mkdtempSync(join(work, 'verify-'))
-  try {
-    const file = (name: string, content: string) => {
-      const path = join(dir, name)
-      writeFileSync(path, content, {mode: 0o600})
-      return path
-    }
-    const root = file('root.pem', rootPem)
-    const chain = file('chain.pem', cacerts['cert-chain.pem'])
-    const cert = file('ca-cert.pem', cacerts['ca-cert.pem'])
-    return execFileSync('openssl', ['verify', '-CAfile', root, '-untrusted', chain, cert], {encoding: 'utf8'}).trim()
-  } finally {
-    rmSync(dir, {recursive: true, force: true})
-  }
-}
-
 function expectNoPrivateKey(output: string, root: Record<string, string>) {
   expect(output).not.toContain('PRIVATE KEY')
   expect(output).not.toContain(Buffer.from(root['key.pem']).toString('base64').slice(0, 64))
@@ -76,7 +56,6 @@ function expectNoPrivateKey(output: string, root: Record<string, string>) {
 beforeAll(async () => {
   env = await startSeededClusters({audit: true})
   kubeconfig = env.kubeconfig
-  work = mkdtempSync(join(tmpdir(), 'smh-trust-'))
   // kind3's istiod checks trust domains (no PILOT_SKIP_VALIDATE_TRUST_DOMAIN), and its mesh config has an alias of the user's.
   kubectl(['--context', 'kind3', 'patch', 'deployment', '-n', 'istio-system', 'istiod', '--type', 'json', '-p', '[{"op":"remove","path":"/spec/template/spec/containers/0/env"}]'])
   kubectl(['--context', 'kind3', 'patch', 'configmap', '-n', 'istio-system', 'istio', '--type', 'merge', '-p', JSON.stringify({data: {mesh: USER_MESH}})])
@@ -85,7 +64,6 @@ beforeAll(async () => {
 }, 240_000)
 afterAll(async () => {
   await env?.stop()
-  if (work) rmSync(work, {recursive: true, force: true})
 })
 
 describe('the trust step of sync', () => {

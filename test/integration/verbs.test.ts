@@ -14,6 +14,7 @@ import {MANAGED_KINDS, MANAGED_SELECTOR} from '../../src/kube/managed.js'
 import {describeWrite} from '../support/audit.js'
 import {type CliResult, runCli} from '../support/cli.js'
 import {type AuditMarks, type SeededClusters, startSeededClusters} from '../support/clusters.js'
+import {opensslVerify} from '../support/certs.js'
 import {goldenCases, runCase} from '../support/golden.js'
 
 let env: SeededClusters
@@ -133,6 +134,24 @@ describe('the seed walkthrough with the verbs only', () => {
     }
     const policies = JSON.parse((await smh(['get', 'tp', '-o', 'json'])).stdout).items
     expect(policies.map((p: {metadata: {name: string}; status: {state: string}}) => `${p.metadata.name}=${p.status.state}`).sort()).toEqual(['mgmt-reviews-outlier=ACCEPTED', 'reviews-shift-failover=ACCEPTED'])
+  })
+
+  it('create virtualmesh gave each mesh its own intermediate under one root, whose key stays in the management cluster', async () => {
+    const secrets = async (context: string) => (await listAll(client(context), 'v1', 'Secret')) as unknown as {metadata: {name: string; namespace: string}; data?: Record<string, string>}[]
+    const decoded = (secret: {data?: Record<string, string>}) => Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]))
+    const root = decoded((await secrets('kind1')).find((s) => s.metadata.namespace === 'service-mesh-hub' && s.metadata.name === 'virtual-mesh.service-mesh-hub')!)
+    expect(Object.keys(root).sort()).toEqual(['key.pem', 'root-cert.pem'])
+    const cacerts: Record<string, Record<string, string>> = {}
+    for (const cluster of ['kind2', 'kind3']) {
+      const all = await secrets(cluster)
+      cacerts[cluster] = decoded(all.find((s) => s.metadata.namespace === 'istio-system' && s.metadata.name === 'cacerts')!)
+      expect(opensslVerify(root['root-cert.pem'], cacerts[cluster]), cluster).toMatch(/: OK$/)
+      expect(cacerts[cluster]['root-cert.pem'].trim()).toBe(root['root-cert.pem'].trim())
+      // The root's private key is in no Secret of a workload cluster.
+      for (const secret of all) for (const value of Object.values(decoded(secret))) expect(value).not.toContain(root['key.pem'].trim())
+    }
+    expect(cacerts.kind2['ca-cert.pem']).not.toBe(cacerts.kind3['ca-cert.pem'])
+    expect(cacerts.kind2['ca-key.pem']).not.toBe(cacerts.kind3['ca-key.pem'])
   })
 
   it('re-running a verb with the same name updates it in place (-o json parses)', async () => {

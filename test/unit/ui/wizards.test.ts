@@ -4,7 +4,7 @@ import {describe, expect, it} from 'vitest'
 
 import type {ServiceChoice} from '../../../src/services/choices.js'
 import {
-  WIZARDS, WizardDeclined, commandLineFor, destinationsOf, equivalentCommand, flagName, ordinal, shellQuote,
+  WizardDeclined, commandLineFor, destinationsOf, equivalentCommand, flagName, ordinal, shellQuote,
   validateDuration, validateFailoverPort, validateHostname, validateName,
 } from '../../../src/ui/wizards/index.js'
 
