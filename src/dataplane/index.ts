@@ -91,6 +91,13 @@ export function requireRoot(what = 'the data plane'): void {
   if (process.getuid?.() !== 0) throw new UsageError(`${what} needs root (it makes network namespaces, links and iptables rules): run it with sudo`)
 }
 
+/** Everything the data plane needs from the host, checked before anything is made: root, iptables, Envoy. */
+export function requireDataPlaneHost(what = 'the data plane'): void {
+  requireRoot(what)
+  requireIptables()
+  requireEnvoy()
+}
+
 export function readDataPlaneState(dir: string): DataPlaneState | undefined {
   const file = join(dir, STATE_FILE)
   return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) as DataPlaneState : undefined

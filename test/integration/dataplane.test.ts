@@ -17,6 +17,7 @@ import {isAlive} from '../../src/controlplane/processes.js'
 import {checkAddressesFree, routeOf} from '../../src/dataplane/addresses.js'
 import {envoyStats, natRules, ourLinks, ourNamespaces, readDataPlaneState, type DataPlaneState, type RunningPod} from '../../src/dataplane/index.js'
 import {forContext, loadKubeconfig} from '../../src/kube/kubeconfig.js'
+import {RUN_JS, runCli} from '../support/cli.js'
 import {generateRoot, issueIntermediate} from '../../src/trust/ca.js'
 import {dataPlaneDir, demoDataPlaneDown, demoDataPlaneUp, demoFail, demoHeal, demoTraffic} from '../../src/services/demo/dataplane.js'
 
@@ -25,6 +26,7 @@ const demoDir = mkdtempSync(join(tmpdir(), 'smh-dataplane-'))
 const kubeconfig = inject('kubeconfig')
 let state: DataPlaneState
 const pod = (cluster: string, deployment: string): RunningPod => state.pods.find((p) => p.cluster === cluster && p.deployment === deployment)!
+const cli = (args: string[]) => runCli(args, {env: {KUBECTL_SMH_DEMO_DIR: demoDir}})
 const hostNat = () => execFileSync('iptables', ['-t', 'nat', '-S'], {encoding: 'utf8'})
 let hostNatBefore = ''
 
@@ -139,6 +141,33 @@ describe('the demo data plane: pods as network namespaces with Envoy, capture, a
     expect(await (await fetch(`http://${gw.addresses[1]}:15090/stats/prometheus`)).text()).toContain('envoy_server_live')
   })
 
+  it('through the built CLI: demo traffic (table and -o json), fail, heal, status; without root each says so and exits 2', async () => {
+    const json = await cli(['demo', 'traffic', '--from', 'kind2/default/productpage-v1', '--to', 'reviews.default.svc.cluster.local:9080', '--requests', '20', '-o', 'json'])
+    expect(json.code, json.stderr).toBe(0)
+    const result = JSON.parse(json.stdout)
+    expect(result.codes).toEqual({200: 20})
+    expect(result.answers).toHaveLength(20)
+    expect(new Set(result.by.map((b: {version: string}) => b.version))).toEqual(new Set(['v1', 'v2']))
+    const fail = await cli(['demo', 'fail', 'kind2/default/reviews-v2'])
+    expect(fail.code, fail.stderr).toBe(0)
+    expect(fail.stderr).toMatch(/answering 503: kind2\/default\/reviews-v2-/)
+    const table = await cli(['demo', 'traffic', '--from', 'kind2/default/productpage-v1', '--to', 'reviews:9080', '--requests', '10'])
+    expect(table.code, table.stderr).toBe(0)
+    expect(table.stdout).toMatch(/^kind2\s+reviews-v1-\S+\s+v1\s+5\s+200×5$/m)
+    expect(table.stdout).toMatch(/^kind2\s+reviews-v2-\S+\s+v2\s+5\s+503×5$/m)
+    expect(table.stderr).toContain('10 requests from kind2/default/productpage-v1')
+    expect((await cli(['demo', 'heal'])).code).toBe(0)
+    const status = JSON.parse((await cli(['demo', 'status', '-o', 'json'])).stdout)
+    const dp = status.processes.filter((p: {role: string}) => p.role === 'data plane')
+    expect(dp.length).toBe(state.pods.length + state.pods.filter((p) => p.kind === 'sidecar').length)
+    expect(dp.every((p: {running: boolean}) => p.running)).toBe(true)
+    // Not root: one line, exit 2, nothing touched.
+    for (const args of [['demo', 'traffic', '--from', 'kind2/default/productpage-v1', '--to', 'reviews:9080'], ['demo', 'fail', 'kind2/default/reviews'], ['demo', 'up', '--dataplane']]) {
+      const out = execFileSync('sh', ['-c', `setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/tmp NO_COLOR=1 KUBECTL_SMH_DEMO_DIR=/tmp/smh-nobody '${process.execPath}' '${RUN_JS}' ${args.join(' ')} 2>&1; echo "exit $?"`], {encoding: 'utf8'})
+      expect(out.trim().split('\n').filter((l) => !/EACCES|trace-warnings/.test(l))).toEqual([expect.stringMatching(/needs root .*run it with sudo$/), 'exit 2'])
+    }
+  })
+
   it("issues SPIFFE workload certificates from the cluster's own CA, and from cacerts' intermediate once a virtual mesh writes it", async () => {
     const r = pod('kind2', 'reviews-v1')
     const text = (file: string) => execFileSync('openssl', ['x509', '-noout', '-text', '-in', file], {encoding: 'utf8'})
@@ -167,10 +196,12 @@ describe('the demo data plane: pods as network namespaces with Envoy, capture, a
     }
   })
 
-  it('demo down leaves nothing: no namespace, link, rule, process or private key of ours', async () => {
+  it('demo down (the built CLI) leaves nothing: no namespace, link, rule, process or private key of ours', async () => {
     const pids = state.pods.flatMap((p) => [p.proxy!.pid, p.process?.pid]).filter((x): x is number => x !== undefined)
-    const removed = await demoDataPlaneDown(demoDir)
-    expect(removed!.namespaces.length).toBe(state.pods.length)
+    const down = await cli(['demo', 'down', '-o', 'json'])
+    expect(down.code, down.stderr).toBe(0)
+    expect(JSON.parse(down.stdout).dataplane.namespaces.length).toBe(state.pods.length)
+    expect(down.stderr).toContain(`data plane removed: ${state.pods.length} network namespaces`)
     expect(execFileSync('ip', ['netns', 'list'], {encoding: 'utf8'})).not.toMatch(/smh-/)
     expect(execFileSync('ip', ['-o', 'link'], {encoding: 'utf8'})).not.toMatch(/\bsmh/)
     expect(ourLinks()).toEqual([])

@@ -9,7 +9,7 @@ import {join} from 'node:path'
 import {CustomObjectsApi} from '@kubernetes/client-node'
 
 import {
-  type ConfigProvider, type DataPlaneState, dataPlaneProcesses, minimalConfig, podsNamed, readDataPlaneState,
+  type ConfigProvider, type DataPlaneState, dataPlaneProcesses, minimalConfig, podsNamed, readDataPlaneState, requireDataPlaneHost,
   renewWorkloadCerts, requireRoot, sendTraffic, setAppMode, startDataPlane, stopDataPlane, type StopResult, type TrafficResult,
 } from '../../dataplane/index.js'
 import {SmhError, UsageError} from '../../errors.js'
@@ -25,6 +25,11 @@ function requireDataPlane(demoDir: string): DataPlaneState {
   const state = readDataPlaneState(dataPlaneDir(demoDir))
   if (!state) throw new UsageError(`no demo data plane runs (nothing in ${dataPlaneDir(demoDir)}): start one with \`sudo kubectl smh demo up --dataplane\``)
   return state
+}
+
+/** Before anything starts: root, Linux, iptables and Envoy are there (one line otherwise; no root: exit 2). */
+export function checkDataPlaneHost(): void {
+  requireDataPlaneHost('demo up --dataplane')
 }
 
 export interface DataPlaneUpResult {
