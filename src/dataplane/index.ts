@@ -19,7 +19,7 @@ import {checkAddressesFree, checkAddressesRouted, NODE_ADDRESS} from './addresse
 import {type AppMode, appCommand, writeAppFile, writeAppMode} from './app.js'
 import {applyRules, captureRules, guardRules, requireIptables} from './capture.js'
 import {caFromCacerts, CERT_FILES, issueWorkloadCert, selfSignedCa, type SigningCa, spiffeId, writeCertFiles} from './certs.js'
-import {adminGet, requireEnvoy, startProxy} from './envoy.js'
+import {adminGet, requireEnvoy, startProxy} from './proxy.js'
 import {run} from './exec.js'
 import {createNodeLink, createPodNetwork, deleteAllOurs, NODE_LINK, ourLinks, ourNamespaces} from './netns.js'
 import {type DataPlanePod, type DataPlaneService, readTopology, type Topology} from './topology.js'
@@ -27,7 +27,7 @@ import {type DataPlanePod, type DataPlaneService, readTopology, type Topology} f
 export type {DataPlanePod, DataPlaneService, Topology} from './topology.js'
 export {minimalConfig, minimalBootstrap} from './minimal-config.js'
 export {sendTraffic, type TrafficResult, type Answer} from './traffic.js'
-export {adminGet} from './envoy.js'
+export {adminGet} from './proxy.js'
 export {natRules} from './capture.js'
 export {ourLinks, ourNamespaces} from './netns.js'
 

@@ -6,7 +6,7 @@
 import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {ADMIN_PORT, STATS_PORT} from './envoy.js'
+import {ADMIN_PORT, STATS_PORT} from './proxy.js'
 import {INBOUND_PORT, OUTBOUND_PORT} from './capture.js'
 import type {DataPlanePod, DataPlaneService} from './topology.js'
 

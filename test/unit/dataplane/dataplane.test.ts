@@ -9,7 +9,7 @@ import {afterAll, describe, expect, it} from 'vitest'
 
 import {captureRules} from '../../../src/dataplane/capture.js'
 import {caFromCacerts, issueWorkloadCert, selfSignedCa, writeCertFiles} from '../../../src/dataplane/certs.js'
-import {envoyPath} from '../../../src/dataplane/envoy.js'
+import {envoyPath} from '../../../src/dataplane/proxy.js'
 import {minimalBootstrap} from '../../../src/dataplane/minimal-config.js'
 import {podNetworkNames} from '../../../src/dataplane/netns.js'
 import type {DataPlanePod, DataPlaneService} from '../../../src/dataplane/topology.js'
