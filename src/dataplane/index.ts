@@ -190,6 +190,9 @@ export async function startDataPlane(options: StartDataPlaneOptions): Promise<Da
     dir, startedAt: new Date().toISOString(), kubeconfig: options.kubeconfig, clusters: options.clusters,
     node: {link: NODE_LINK, address: NODE_ADDRESS}, pods: [], services: topology.services, cas: {},
   }
+  // Ctrl-C while starting: remove what is made so far, so no half data plane is left unrecorded.
+  const onInterrupt = () => void stopDataPlane(dir).finally(() => process.exit(130))
+  process.once('SIGINT', onInterrupt)
   try {
     createNodeLink()
     writeState(state)
@@ -244,6 +247,8 @@ export async function startDataPlane(options: StartDataPlaneOptions): Promise<Da
   } catch (error) {
     await stopDataPlane(dir)
     throw error
+  } finally {
+    process.off('SIGINT', onInterrupt)
   }
 }
 

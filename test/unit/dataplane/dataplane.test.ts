@@ -121,3 +121,10 @@ describe('traffic summary', () => {
     expect(s.by.map((b) => [b.pod, b.count, b.codes])).toEqual([['b', 2, {200: 1, 503: 1}], ['-', 1, {0: 1}], ['a', 1, {200: 1}]])
   })
 })
+
+describe('address checks', () => {
+  it('refuse to start when an address does not resolve to its own link (`ip route get`)', async () => {
+    const {checkAddressesRouted} = await import('../../../src/dataplane/addresses.js')
+    expect(() => checkAddressesRouted([{address: '10.246.3.12', link: 'smh00000000h'}])).toThrow(/`ip route get 10\.246\.3\.12` resolves to \S+, not to its own link smh00000000h: refusing to start/)
+  })
+})
