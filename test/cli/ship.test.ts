@@ -5,12 +5,14 @@
  * cache when it has them (--prefer-offline), else from the registry.
  */
 import {execFileSync} from 'node:child_process'
-import {mkdtempSync, readdirSync, rmSync} from 'node:fs'
+import {createHash} from 'node:crypto'
+import {mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {parse} from 'yaml'
 
 import {binaryPath} from '../../src/controlplane/binaries.js'
 import {runCli} from '../support/cli.js'
@@ -31,7 +33,7 @@ beforeAll(() => {
 }, 300_000)
 afterAll(() => {
   if (dir) rmSync(dir, {recursive: true, force: true})
-})
+}, 120_000)
 
 describe('npm pack, npm i -g, kubectl smh', () => {
   it('puts kubectl-smh and kubectl_complete-smh on PATH, and kubectl finds the plugin', () => {
@@ -73,4 +75,24 @@ describe('completion scripts', () => {
     const bad = await runCli(['completion', 'fish'])
     expect(bad.code).toBe(2)
   })
+})
+
+describe('krew', () => {
+  it('plugins/build-krew.mjs: an archive with its own node that kubectl runs as the plugin, and a manifest with its sha256', () => {
+    const out = join(dir, 'krew')
+    execFileSync(process.execPath, [join(ROOT, 'plugins', 'build-krew.mjs'), '--out', out], {cwd: ROOT, stdio: 'ignore'})
+    const manifest = parse(readFileSync(join(out, 'smh.yaml'), 'utf8'))
+    expect(manifest).toMatchObject({apiVersion: 'krew.googlecontainertools.github.com/v1alpha2', kind: 'Plugin', metadata: {name: 'smh'}, spec: {version: 'v0.1.0'}})
+    const [platform] = manifest.spec.platforms
+    expect(platform).toMatchObject({selector: {matchLabels: {os: 'linux', arch: 'amd64'}}, bin: 'kubectl-smh'})
+    const archive = join(out, 'kubectl-smh-linux-amd64.tar.gz')
+    expect(platform.sha256).toBe(createHash('sha256').update(readFileSync(archive)).digest('hex'))
+    // What krew does: unpack, link the bin onto PATH.
+    const installed = join(dir, 'krew-store')
+    mkdirSync(installed)
+    execFileSync('tar', ['-xzf', archive, '-C', installed])
+    expect(readdirSync(installed).sort()).toEqual(expect.arrayContaining(['kubectl-smh', 'kubectl_complete-smh', 'lib', 'node']))
+    const help = execFileSync(binaryPath('kubectl'), ['smh', '--help'], {env: {...env, PATH: `${installed}:/usr/bin:/bin`}, encoding: 'utf8', cwd: dir})
+    expect(help).toContain('$ kubectl smh [COMMAND]')
+  }, 300_000)
 })
