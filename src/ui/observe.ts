@@ -126,8 +126,8 @@ function clientBlock(view: ClientView): string {
 }
 
 export function renderSimulation(s: Simulation): string {
-  const out = [`Where requests for ${s.service} go, all healthy:`, '', ...s.healthy.map(clientBlock)]
-  if (s.failed) out.push('', `With ${s.fail.join(', ')} failed:`, '', ...s.failed.map(clientBlock))
+  const out = [`Where requests for ${s.service} go, all healthy:`, '', s.healthy.map(clientBlock).join('\n\n')]
+  if (s.failed) out.push('', `With ${s.fail.join(', ')} failed:`, '', s.failed.map(clientBlock).join('\n\n'))
   if (s.warnings.length) out.push('', 'Warnings:', ...s.warnings.map((w) => `  ! ${w}`))
   return out.join('\n')
 }
