@@ -77,6 +77,16 @@ describe('describe', () => {
     expect(text).toMatch(/kind2\s+VirtualService\s+default\s+reviews/)
   })
 
+  it('service: a policy that lost a conflict is shown after the one accepted first, with why', () => {
+    const resources = parseAllDocuments(readFileSync(join(GOLDEN_DIR, 'conflicts', 'input.yaml'), 'utf8')).map((d) => d.toJSON()).filter(Boolean) as SmhResource[]
+    const d = describeIt(buildObservation({now: NOW, resources, snapshots}), 'service', 'kind2/default/ratings') as ServiceDescription
+    const lost = d.policies.filter((p) => p.state === 'INVALID')
+    expect(lost.map((p) => p.id)).toEqual(['TrafficPolicy/service-mesh-hub/ratings-retries-5'])
+    expect(lost[0].errors.join()).toContain('ratings-retries-3')
+    expect(d.policies.findIndex((p) => p.id.endsWith('/ratings-retries-3'))).toBeLessThan(d.policies.findIndex((p) => p.id.endsWith('/ratings-retries-5')))
+    expect(renderDescription(d)).toMatch(/ratings-retries-5\s+INVALID \(lost\)/)
+  })
+
   it('failoverservice: backing services in order with endpoints and outlier detection; kind2 serves while healthy', () => {
     const d = describeIt(healthy(), 'fs', 'reviews-failover') as FailoverServiceDescription
     expect(d.backing.map((b) => [b.priority, b.service, b.ready, b.outlierDetection?.maxEjectionPercent])).toEqual([[1, 'kind2/default/reviews', 2, 100], [2, 'kind3/default/reviews', 3, 100]])
