@@ -9,6 +9,7 @@
 //     sync and discovery share one set of seeded clusters; BENCH_SYNC_SCALE=1/3 (or 1/10) for a smaller world
 //  6. trust: the trust step of a virtual mesh (create virtualmesh) over 2 and 10 meshes, RSA 4096 and ECDSA P-256,
 //     root vs per-mesh intermediates vs key generation alone (bench/trust.js; a few minutes, RSA key generation)
+//  7. check: `kubectl smh check` over 3 clusters after the seed's walkthrough, wall time (bench/check.js)
 import {spawnSync} from 'node:child_process'
 import {existsSync, mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -81,5 +82,10 @@ if (live.length) {
 
 if (wanted('trust')) {
   const r = spawnSync(process.execPath, [join(root, 'bench', 'trust.js')], {cwd: root, stdio: 'inherit'})
+  if (r.status !== 0) process.exitCode = r.status ?? 1
+}
+
+if (wanted('check')) {
+  const r = spawnSync(process.execPath, [join(root, 'bench', 'check.js')], {cwd: root, stdio: 'inherit'})
   if (r.status !== 0) process.exitCode = r.status ?? 1
 }

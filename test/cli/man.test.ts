@@ -13,7 +13,7 @@ describe('man pages', () => {
     expect(check.status).toBe(0)
     const manifest = JSON.parse(readFileSync(`${root}/oclif.manifest.json`, 'utf8'))
     const pages = readdirSync(`${root}/man`).filter((f) => f.endsWith('.1'))
-    for (const id of Object.keys(manifest.commands)) expect(pages).toContain(`kubectl-smh-${id.replaceAll(':', '-')}.1`)
+    for (const id of Object.keys(manifest.commands).filter((id) => !manifest.commands[id].hidden)) expect(pages).toContain(`kubectl-smh-${id.replaceAll(':', '-')}.1`)
     expect(pages).toContain('kubectl-smh.1')
   })
 
