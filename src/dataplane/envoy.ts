@@ -101,7 +101,8 @@ export interface AcceptsOptions {
 
 /**
  * Whether a running Envoy accepted its whole config, from its admin API (`adminUrl`, e.g. http://127.0.0.1:15000):
- * every `*.update_rejected` is 0 (LDS, CDS, each cluster's EDS, each RDS, each SDS secret), no cluster or listener
+ * every `*.update_rejected` and `*.update_failure` is 0 (LDS, CDS, each cluster's EDS, each RDS, each SDS secret; they
+ * count since Envoy started, so one bad file leaves a mark even after a good one replaced it), no cluster or listener
  * warming (`cluster_manager.warming_clusters`, `listener_manager.total_listeners_warming`, /config_dump),
  * `listener_manager.listener_create_failure` is 0 (e.g. a port already taken), and LDS and CDS succeeded at least once.
  */
@@ -121,8 +122,10 @@ export async function envoyAccepts(adminUrl: string, opts: AcceptsOptions = {}):
   const problems: string[] = []
   const picked: Record<string, number> = {}
   for (const [name, value] of Object.entries(stats)) {
-    if (/\.update_rejected$/.test(name) || /^(listener_manager\.(lds\.update_success|total_listeners_warming|listener_create_failure|total_listeners_active)|cluster_manager\.(cds\.update_success|warming_clusters|active_clusters))$/.test(name)) picked[name] = value
-    if (/\.update_rejected$/.test(name) && value > 0) problems.push(`${name} = ${value}`)
+    if (/\.update_(rejected|failure)$/.test(name) || /^(listener_manager\.(lds\.update_success|total_listeners_warming|listener_create_failure|total_listeners_active)|cluster_manager\.(cds\.update_success|warming_clusters|active_clusters))$/.test(name)) picked[name] = value
+    // update_rejected: Envoy parsed the update and refused it; update_failure: it could not fetch or parse it (for
+    // file-based xDS, a file it cannot read, or an Any whose @type it does not know).
+    if (/\.update_(rejected|failure)$/.test(name) && value > 0) problems.push(`${name} = ${value}`)
   }
   const must = (name: string, ok: (v: number) => boolean, says: string) => {
     if (!(name in stats)) problems.push(`${name} missing`)
