@@ -56,11 +56,14 @@ beforeAll(async () => {
   adminPort = await freePort()
   admin = `http://127.0.0.1:${adminPort}`
 }, 10_000)
-afterAll(async () => {
+async function stopEnvoy(): Promise<void> {
   if (envoy && envoy.exitCode === null) {
     envoy.kill()
     await new Promise((r) => envoy.once('exit', r))
   }
+}
+afterAll(async () => {
+  await stopEnvoy()
   rmSync(dir, {recursive: true, force: true})
   rmSync(certs.dir, {recursive: true, force: true})
 })
@@ -68,6 +71,8 @@ afterAll(async () => {
 describe('a running Envoy on file-based xDS (seed kind2 productpage)', () => {
   let seed: ProxyXds
   let startedPid: number | undefined
+  // Envoy's listeners use SO_REUSEPORT: two Envoys on one host would share 15090 silently, so one at a time.
+  afterAll(stopEnvoy)
 
   it('starts, accepts its whole config, serves /stats/prometheus on 15090 and /healthz/ready on 15021', async () => {
     seed = await productpage('seed-failover')
@@ -141,4 +146,34 @@ describe('a running Envoy on file-based xDS (seed kind2 productpage)', () => {
     expect((await json('/config_dump?resource=dynamic_listeners')).configs.map((c: any) => c.name).sort()).toEqual(listenersBefore)
     expect(envoy.exitCode).toBeNull()
   })
+})
+
+describe('every proxy of the seed scenario, one after another on this host', () => {
+  it('a running Envoy accepts its whole fileXds config: sidecars and gateways of kind2 and kind3', async () => {
+    const proxies = await goldenProxies(['seed-failover'])
+    expect(proxies.length).toBeGreaterThanOrEqual(10)
+    const refused: string[] = []
+    for (const p of proxies) {
+      const xds = await p.xds()
+      const folder = mkdtempSync(join(tmpdir(), 'smh-envoy-seed-'))
+      const port = await freePort()
+      const out = fileXds(xds, folder, {secrets: certs.secrets, admin: {port}})
+      writeXdsFiles(out.files)
+      const child = spawn(envoyBinary(), envoyArgs(out.bootstrap), {stdio: ['ignore', 'ignore', 'pipe']})
+      let childLog = ''
+      child.stderr!.on('data', (d) => (childLog += d))
+      let verdict: Acceptance | undefined
+      const end = Date.now() + 15_000
+      while (Date.now() < end && !verdict?.accepted) {
+        await sleep(200)
+        verdict = await envoyAccepts(`http://127.0.0.1:${port}`).catch(() => undefined)
+      }
+      if (!verdict?.accepted) refused.push(`${p.cluster} ${p.pod}: ${verdict?.problems.join('; ') ?? 'admin never answered'} ${childLog.split('\n').filter((l) => /error|critical/.test(l)).join(' ').slice(0, 400)}`)
+      else expect(verdict.stats['cluster_manager.active_clusters'], p.pod).toBe(xds.clusters.length + 3)
+      child.kill()
+      await new Promise((r) => (child.exitCode === null ? child.once('exit', r) : r(undefined)))
+      rmSync(folder, {recursive: true, force: true})
+    }
+    expect(refused).toEqual([])
+  }, 300_000)
 })
