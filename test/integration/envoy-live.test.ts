@@ -35,7 +35,7 @@ const freePort = () =>
     })
   })
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const end = Date.now() + timeoutMs
   while (Date.now() < end) {
     try {
@@ -43,7 +43,9 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15
     } catch {}
     await sleep(100)
   }
-  throw new Error(`timed out waiting for ${what}; envoy log:\n${log.slice(-3000)}`)
+  const verdict = await envoyAccepts(admin).catch((e) => ({problems: [String(e)], stats: {}}))
+  const lines = log.split('\n').filter((l) => l.trim() && !/Deprecated field|deprecated option|discouraged override/.test(l))
+  throw new Error(`timed out waiting for ${what}: ${JSON.stringify(verdict.problems)} ${JSON.stringify(verdict.stats).slice(0, 1500)}\nenvoy log:\n${lines.slice(-20).join('\n').slice(-3000)}`)
 }
 const json = async (path: string) => (await fetch(`${admin}${path}`)).json() as Promise<any>
 const stat = async (name: string): Promise<number> => Number(/: (\d+)/.exec(await (await fetch(`${admin}/stats?filter=^${name.replace(/[.|]/g, '\\$&')}$`)).text())?.[1] ?? NaN)
@@ -78,7 +80,7 @@ describe('a running Envoy on file-based xDS (seed kind2 productpage)', () => {
     seed = await productpage('seed-failover')
     const out = fileXds(seed, dir, {secrets: certs.secrets, admin: {port: adminPort}})
     writeXdsFiles(out.files)
-    envoy = spawn(envoyBinary(), envoyArgs(out.bootstrap), {stdio: ['ignore', 'ignore', 'pipe']})
+    envoy = spawn(envoyBinary(), envoyArgs(out.bootstrap, {logLevel: 'info'}), {stdio: ['ignore', 'ignore', 'pipe']})
     envoy.stderr!.on('data', (d) => (log += d))
     startedPid = envoy.pid
     let verdict: Acceptance | undefined
