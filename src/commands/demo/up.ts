@@ -15,16 +15,24 @@ the kubectl smh command that does the same before it runs (on stderr), so you ca
 run again, every step changes nothing.
 
 Binaries come from \`npm run tools\` (built with Go) or KUBECTL_SMH_BIN_DIR. State lives in KUBECTL_SMH_DEMO_DIR
-(default ~/.local/state/kubectl-smh/demo). With --kubeconfig PATH the demo's kubeconfig is also written to PATH.`
+(default ~/.local/state/kubectl-smh/demo). With --kubeconfig PATH the demo's kubeconfig is also written to PATH.
+
+With --dataplane (Linux, root) every bookinfo pod and ingress gateway of the workload clusters becomes real: a
+network namespace at the pod's IP (a gateway also at its load-balancer address), joined to the host by a veth
+pair, with Istio's traffic capture, a small app on the pod's port that answers with its identity, a real Envoy
+(uid 1337) and a SPIFFE workload certificate from the cluster's cacerts (or the cluster's own CA). Drive it with
+demo traffic, demo fail and demo heal; demo down removes every namespace, link and process it made.`
   static override examples = [
     '$ kubectl smh demo up',
     '$ kubectl smh demo up --walkthrough',
     '$ eval "$(kubectl smh demo up 2>/dev/null)"   # sets KUBECONFIG in this shell',
     '$ kubectl smh demo up --clusters mgmt,east,west --kubeconfig ./demo.kubeconfig',
+    '$ sudo kubectl smh demo up --walkthrough --dataplane',
   ]
   static override flags = {
     clusters: Flags.string({summary: 'Cluster names, comma-separated; the first is the management cluster.', default: 'kind1,kind2,kind3'}),
     walkthrough: Flags.boolean({summary: "Then perform the blog post's walkthrough, printing each kubectl smh command before it runs."}),
+    dataplane: Flags.boolean({summary: 'Then make the workload clusters\' pods real: network namespaces, Envoy, capture, apps (Linux, root).'}),
   }
 
   async run(): Promise<void> {
@@ -32,14 +40,28 @@ Binaries come from \`npm run tools\` (built with Go) or KUBECTL_SMH_BIN_DIR. Sta
     const {checkWalkthroughClusters} = await import('../../services/demo/walkthrough.js')
     const clusters = this.flags.clusters.split(',').map((c) => c.trim()).filter((c) => c !== '')
     if (this.flags.walkthrough) checkWalkthroughClusters(clusters)
+    if (this.flags.dataplane) (await import('../../services/demo/dataplane.js')).checkDataPlaneHost()
     const result = await demoUp({clusters, kubeconfig: this.flags.kubeconfig, onProgress: (m) => this.info(m)})
     const c = this.stderrColor
     this.info(result.alreadyRunning
       ? `the demo is already running (${result.clusters.map((k) => k.name).join(', ')}): nothing started`
       : `${c.green('✓')} ${result.clusters.length} clusters up (management: ${result.managementCluster}); stop them with: kubectl smh demo down`)
     const walkthrough = this.flags.walkthrough ? await this.walkthrough(result.kubeconfig, clusters) : undefined
+    const dataplane = this.flags.dataplane ? await this.dataplane(result.dir, result.kubeconfig, clusters) : undefined
     // stdout carries the one line a shell can eval, like `minikube docker-env`.
-    this.output(walkthrough ? {...result, walkthrough} : result, () => `export KUBECONFIG=${result.kubeconfig}`)
+    this.output({...result, ...(walkthrough ? {walkthrough} : {}), ...(dataplane ? {dataplane} : {})}, () => `export KUBECONFIG=${result.kubeconfig}`)
+  }
+
+  /** The data plane for every workload cluster (all but the management cluster). */
+  private async dataplane(dir: string, kubeconfig: string, clusters: string[]) {
+    const {demoDataPlaneUp} = await import('../../services/demo/dataplane.js')
+    const c = this.stderrColor
+    const result = await demoDataPlaneUp({demoDir: dir, kubeconfig, clusters: clusters.slice(1), onProgress: (m) => this.info(m)})
+    const gateways = result.pods.filter((p) => p.kind === 'gateway').map((p) => `${p.cluster} ${p.addresses.slice(1).join(',') || p.addresses[0]}`)
+    this.info(result.alreadyRunning
+      ? `the data plane is already running (${result.pods.length} pods)${result.renewed.length ? `; workload certificates renewed in ${result.renewed.join(', ')}` : ''}`
+      : `${c.green('✓')} data plane up: ${result.pods.length} pods with Envoy (gateways: ${gateways.join('; ')}); try: sudo kubectl smh demo traffic --from ${clusters[1]}/default/productpage-v1 --to reviews:9080`)
+    return result
   }
 
   /** The walkthrough, narrated on stderr: the step, its command line, what it did. */

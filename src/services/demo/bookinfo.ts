@@ -39,7 +39,9 @@ export interface SeedOptions {
 /** Everything to create in one workload cluster, in dependency order (namespaces first). */
 export function seedObjects(options: SeedOptions): SeedObject[] {
   const {cluster, index} = options
-  const gatewayAddress = `192.0.2.${index}` // TEST-NET-1: documentation addresses, nothing is ever sent there
+  // The load balancer's address: in the cluster's own range (pods are 10.<244+index>.x.y), off the host's network
+  // (these machines' eth0 is 192.0.2.0/24), so the data plane can give it to the gateway's network namespace.
+  const gatewayAddress = gatewayAddressOf(index)
   const objects: SeedObject[] = [
     namespace('istio-system'),
     {apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'default', labels: {'istio-injection': 'enabled'}}},
@@ -81,10 +83,25 @@ export function seedObjects(options: SeedOptions): SeedObject[] {
     })
   }
   const hostIP = `198.51.100.${index}` // TEST-NET-2, the cluster's one "node"
-  workloads.forEach((w, i) => objects.push(...deployment(cluster, w, `10.${244 + index}.${i + 1}.${10 + index}`, hostIP)))
+  workloads.forEach((w, i) => objects.push(...deployment(cluster, w, podAddressOf(index, i), hostIP)))
   // Fixed ClusterIPs (inside the API servers' 10.96.0.0/16), so a snapshot of this seed is what a live cluster shows.
   objects.filter((o) => o.kind === 'Service').forEach((o, i) => (o.spec!.clusterIP = `10.96.${index}.${10 + i}`))
   return objects
+}
+
+/** The seed's addresses per cluster ordinal: 10.<244+index>.0.0/16, a range these machines neither own nor route. */
+export function clusterRangeOf(index: number): string {
+  return `10.${244 + index}.0.0/16`
+}
+
+/** Pod i of the cluster (in seed order). */
+export function podAddressOf(index: number, i: number): string {
+  return `10.${244 + index}.${i + 1}.${10 + index}`
+}
+
+/** The ingress gateway Service's load-balancer address. */
+export function gatewayAddressOf(index: number): string {
+  return `10.${244 + index}.255.1`
 }
 
 function namespace(name: string): SeedObject {

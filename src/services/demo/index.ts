@@ -13,6 +13,7 @@ import {ClusterClient} from '../../kube/client.js'
 import {kubeError} from '../../kube/errors.js'
 import {forContext, loadKubeconfig} from '../../kube/kubeconfig.js'
 import {type SeedObject, seedObjects} from './bookinfo.js'
+import {demoDataPlaneDown, demoDataPlaneStatus} from './dataplane.js'
 
 export const DEFAULT_DEMO_CLUSTERS = ['kind1', 'kind2', 'kind3']
 /** Written once every cluster is seeded: a demo without it was interrupted and is started afresh. */
@@ -69,6 +70,7 @@ export async function demoUp(options: DemoUpOptions = {}): Promise<DemoUpResult>
       return describeUp(existing, true)
     }
     progress(`a previous demo in ${dir} is partly stopped: stopping what is left and starting afresh`)
+    await demoDataPlaneDown(dir)
     await stopRecorded(existing)
   }
   rmSync(dir, {recursive: true, force: true})
@@ -95,16 +97,20 @@ export async function demoUp(options: DemoUpOptions = {}): Promise<DemoUpResult>
 export interface DemoDownResult {
   dir: string
   stopped: {name: string; pid: number}[]
+  /** What the data plane removed (when one ran): its namespaces (with their links, routes and rules), links, processes. */
+  dataplane?: {namespaces: string[]; links: string[]; processes: number}
 }
 
 /** Stops exactly the processes `demo up` recorded and removes their data. Nothing running is not an error. */
 export async function demoDown(options: {dir?: string} = {}): Promise<DemoDownResult> {
   const dir = options.dir ?? demoDir()
+  // The data plane first: it needs root, and refusing must leave the control planes running and recorded.
+  const dataplane = await demoDataPlaneDown(dir)
   const state = readState(dir)
-  if (!state) return {dir, stopped: []}
+  if (!state) return {dir, stopped: [], ...(dataplane ? {dataplane} : {})}
   const stopped = await stopRecorded(state)
   rmSync(dir, {recursive: true, force: true})
-  return {dir, stopped: stopped.map((p) => ({name: p.name, pid: p.pid}))}
+  return {dir, stopped: stopped.map((p) => ({name: p.name, pid: p.pid})), ...(dataplane ? {dataplane} : {})}
 }
 
 export interface DemoStatus {
@@ -116,7 +122,8 @@ export interface DemoStatus {
 export function demoStatus(options: {dir?: string} = {}): DemoStatus {
   const dir = options.dir ?? demoDir()
   const state = readState(dir)
-  if (!state) return {dir, processes: []}
+  const dataplane = demoDataPlaneStatus(dir).map((p) => ({...p, role: 'data plane'}))
+  if (!state) return {dir, processes: dataplane}
   const running = new Set(runningProcesses(state).map((p) => p.pid))
   return {
     dir,
@@ -124,6 +131,7 @@ export function demoStatus(options: {dir?: string} = {}): DemoStatus {
     processes: [
       {name: 'etcd', role: 'storage', pid: state.etcd.pid, address: `http://127.0.0.1:${state.etcd.port}`, running: running.has(state.etcd.pid), log: state.etcd.logFile},
       ...state.clusters.map((c, i) => ({name: c.name, role: roleOf(i), pid: c.pid, address: c.server, running: running.has(c.pid), log: c.logFile})),
+      ...dataplane,
     ],
   }
 }

@@ -20,7 +20,7 @@ describe('discovery from a cluster snapshot', () => {
     const mesh = kind3.meshes[0]
     expect(mesh).toMatchObject({name: 'istiod-istio-system-kind3', installationNamespace: 'istio-system', version: '1.30.3', trustDomain: 'kind3', revision: 'default'})
     expect(mesh.gateways).toEqual([
-      expect.objectContaining({serviceName: 'istio-ingressgateway', externalAddress: '192.0.2.3', externalTlsPort: 15443, tlsContainerPort: 15443, workloadLabels: {app: 'istio-ingressgateway', istio: 'ingressgateway'}}),
+      expect.objectContaining({serviceName: 'istio-ingressgateway', externalAddress: '10.247.255.1', externalTlsPort: 15443, tlsContainerPort: 15443, workloadLabels: {app: 'istio-ingressgateway', istio: 'ingressgateway'}}),
     ])
   })
   it('finds sidecar workloads (not istiod or the gateway) and the services they back, with version subsets', () => {
