@@ -275,3 +275,22 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href &
     process.exit(1)
   })
 }
+
+const INOTIFY = '/proc/sys/fs/inotify/max_user_instances'
+
+/**
+ * Envoy opens one inotify instance per file-based subscription (every EDS, RDS and SDS file, cds.json, lds.json),
+ * and all proxies run as uid 1337: the kernel's default of 128 instances per user is used up by a few proxies, and
+ * Envoy then aborts (`assert failure: inotify_fd_ >= 0`). Raises the limit to `atLeast` (root only); returns the
+ * previous value when it changed it, so `demo down` can put it back.
+ */
+export function raiseInotifyInstances(atLeast = 8192): number | undefined {
+  const current = Number(readFileSync(INOTIFY, 'utf8').trim())
+  if (current >= atLeast) return undefined
+  writeFileSync(INOTIFY, String(atLeast))
+  return current
+}
+
+export function restoreInotifyInstances(previous: number | undefined): void {
+  if (previous) writeFileSync(INOTIFY, String(previous))
+}

@@ -14,7 +14,7 @@ import {
   renewWorkloadCerts, requireRoot, sendTraffic, setAppMode, startDataPlane, stopDataPlane, type StopResult, type TrafficResult,
 } from '../../dataplane/index.js'
 import {isAlive} from '../../controlplane/processes.js'
-import {IstiodStandIn, startIstiodLoop, stopIstiodLoop} from '../../dataplane/istiod.js'
+import {IstiodStandIn, raiseInotifyInstances, restoreInotifyInstances, startIstiodLoop, stopIstiodLoop} from '../../dataplane/istiod.js'
 import {SmhError, UsageError} from '../../errors.js'
 import {forContext, loadKubeconfig} from '../../kube/kubeconfig.js'
 
@@ -45,9 +45,9 @@ export interface DataPlaneUpResult {
 
 /** The istiod stand-in's background process, recorded next to the data plane's state. */
 const ISTIOD_PROCESS = 'istiod-process.json'
-function istiodProcess(dir: string): {pid: number; logFile: string} | undefined {
+function istiodProcess(dir: string): {pid: number; logFile: string; inotifyBefore?: number} | undefined {
   const file = join(dir, ISTIOD_PROCESS)
-  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) as {pid: number; logFile: string} : undefined
+  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) as {pid: number; logFile: string; inotifyBefore?: number} : undefined
 }
 
 /**
@@ -71,12 +71,15 @@ export async function demoDataPlaneUp(options: {demoDir: string; kubeconfig: str
     await stopDataPlane(dir)
   }
   let standIn: IstiodStandIn | undefined
+  let inotifyBefore: number | undefined
   let config: ConfigProvider
   if (options.config === 'minimal') config = minimalConfig
   else if (typeof options.config === 'function') config = options.config
   else {
     standIn = new IstiodStandIn(loadKubeconfig({kubeconfig: options.kubeconfig}))
     const istiod = standIn
+    inotifyBefore = raiseInotifyInstances()
+    if (inotifyBefore) options.onProgress?.(`fs.inotify.max_user_instances ${inotifyBefore} → 8192: every Envoy watches one inotify instance per xDS file (put back by demo down)`)
     options.onProgress?.("generating each proxy's config with Istio's generator (the istiod stand-in)")
     config = async (pod, context) => {
       await istiod.push({cluster: pod.cluster, namespace: pod.namespace, name: pod.name, configDir: context.configDir, certDir: dirname(context.certFiles.chain)})
@@ -89,10 +92,13 @@ export async function demoDataPlaneUp(options: {demoDir: string; kubeconfig: str
     })
     if (standIn) {
       const started = startIstiodLoop(dir, {detached: options.detached ?? true})
-      writeFileSync(join(dir, ISTIOD_PROCESS), JSON.stringify(started))
+      writeFileSync(join(dir, ISTIOD_PROCESS), JSON.stringify({...started, inotifyBefore}))
       options.onProgress?.(`istiod stand-in watching ${options.clusters.join(', ')} (pid ${started.pid}, log ${started.logFile})`)
     }
     return describe(state, false, [])
+  } catch (error) {
+    restoreInotifyInstances(inotifyBefore)
+    throw error
   } finally {
     standIn?.close()
   }
@@ -193,6 +199,7 @@ export async function demoDataPlaneDown(demoDir: string): Promise<StopResult | u
   const loop = istiodProcess(dir)
   await stopIstiodLoop(loop?.pid)
   const stopped = await stopDataPlane(dir)
+  restoreInotifyInstances(loop?.inotifyBefore)
   return {...stopped, processes: stopped.processes + (loop ? 1 : 0)}
 }
 
