@@ -12,7 +12,8 @@
  * a restart, as istiod's pushes would. Imported only by the demo service and tests.
  */
 import {execFile, execFileSync} from 'node:child_process'
-import {appendFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {createHash} from 'node:crypto'
+import {appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
@@ -133,9 +134,40 @@ export interface ProxyTarget {
 /** Generates and writes one proxy's file-based xDS; returns the files that changed. */
 export async function pushProxy(inputs: ClusterInputs, pod: ProxyTarget, workDir: string, oracle?: string): Promise<{written: string[]; errors: string[]}> {
   const xds = await generate(inputs, `${pod.namespace}/${pod.name}`, workDir, oracle)
-  const cert = (f: string) => join(pod.certDir, f)
+  const certs = versionedCerts(pod.certDir)
+  const cert = (f: string) => join(certs, f)
   const out = fileXds(xds, pod.configDir, {secrets: {default: {certificateChain: cert(CERT_FILES.chain), privateKey: cert(CERT_FILES.key)}, ROOTCA: {trustedCa: cert(CERT_FILES.root)}}})
-  return {written: writeXdsFiles(out.files), errors: xds.errors}
+  const written = writeXdsFiles(out.files)
+  pruneVersionedCerts(pod.certDir, certs)
+  return {written, errors: xds.errors}
+}
+
+/**
+ * The pod's certificates as Envoy's secrets read them: a copy under `<certDir>/v-<hash of the files>/`, so a renewal
+ * changes the SDS resources themselves (their file names). Envoy's watched_directory reload alone left the old
+ * root in contexts built before a renewal (after the virtual mesh's root replaced the self-signed one, kind2's
+ * reviews kept refusing productpage: ssl.fail_verify_error), and an SDS update whose resources are unchanged
+ * rebuilds nothing.
+ */
+function versionedCerts(certDir: string): string {
+  const texts = Object.values(CERT_FILES).map((f) => readFileSync(join(certDir, f)))
+  const hash = createHash('sha256').update(Buffer.concat(texts)).digest('hex').slice(0, 12)
+  const dir = join(certDir, `v-${hash}`)
+  if (!existsSync(dir)) {
+    const tmp = `${dir}.tmp`
+    rmSync(tmp, {recursive: true, force: true})
+    mkdirSync(tmp, {mode: 0o700})
+    Object.values(CERT_FILES).forEach((f, i) => writeFileSync(join(tmp, f), texts[i], {mode: f === CERT_FILES.key ? 0o600 : 0o644}))
+    renameSync(tmp, dir)
+  }
+  return dir
+}
+
+/** Keeps the current copy and the one before (an Envoy may still be loading it). */
+function pruneVersionedCerts(certDir: string, current: string): void {
+  const old = readdirSync(certDir).filter((n) => n.startsWith('v-') && join(certDir, n) !== current)
+    .map((n) => ({path: join(certDir, n), at: statSync(join(certDir, n)).mtimeMs})).sort((a, b) => b.at - a.at)
+  for (const o of old.slice(1)) rmSync(o.path, {recursive: true, force: true})
 }
 
 /** Per-cluster inputs read once and shared by the proxies of a first generation (demo up's config provider). */
@@ -179,6 +211,7 @@ interface LoopState {
   kubeconfig: string
   clusters: string[]
   pods: (ProxyTarget & {kind: string})[]
+  cas: Record<string, {fingerprint: string}>
 }
 
 /**
@@ -214,7 +247,9 @@ export async function runIstiodLoop(dir: string, options: {intervalMs?: number; 
       const started = Date.now()
       try {
         const inputs = await readClusterInputs(kc, cluster)
-        if (seen.get(cluster) === inputs.fingerprint) continue
+        // The workload certificates too: renewed ones (here or by `demo traffic`) are pushed as SDS updates.
+        const fingerprint = `${inputs.fingerprint}\nca@${(readDataPlaneState(dir) as LoopState | undefined)?.cas?.[cluster]?.fingerprint ?? ''}`
+        if (seen.get(cluster) === fingerprint) continue
         const work = mkdtempSync(join(tmpdir(), 'smh-istiod-'))
         try {
           let written = 0
@@ -225,7 +260,7 @@ export async function runIstiodLoop(dir: string, options: {intervalMs?: number; 
             written += r.written.length
             for (const e of r.errors) errors.add(e)
           }
-          seen.set(cluster, inputs.fingerprint)
+          seen.set(cluster, fingerprint)
           const prev = status.clusters[cluster]?.generation ?? 0
           status.clusters[cluster] = {generation: prev + 1, at: new Date().toISOString(), proxies: pods.length, written, ms: Date.now() - started, errors: [...errors]}
           log(`${cluster}: generation ${prev + 1}: ${pods.length} proxies, ${written} files changed, ${Date.now() - started} ms${errors.size ? `; Istio ignored: ${[...errors].join('; ')}` : ''}`)
