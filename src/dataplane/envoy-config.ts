@@ -336,13 +336,17 @@ const adminOf = (admin: AdminOptions = {}): EnvoyObject => ({
 // Secrets: istiod names them (SDS `default` = the workload certificate and key, `ROOTCA` = the trusted roots); the
 // caller says which files hold them.
 
-export type SecretFiles = Record<string, {certificateChain: string; privateKey: string} | {trustedCa: string}>
+/**
+ * name → the files holding it. `version` (e.g. the certificate's fingerprint) goes into the secret's file: a rotation
+ * that keeps the paths changes it, so the secret file is rewritten and Envoy reads the certificate files again (no
+ * directory watch: Envoy spends an inotify instance on each, and a user has 128 by default).
+ */
+export type SecretFiles = Record<string, ({certificateChain: string; privateKey: string} | {trustedCa: string}) & {version?: string}>
 
-function secretResource(name: string, secrets: SecretFiles, watch: boolean): EnvoyObject {
+function secretResource(name: string, secrets: SecretFiles): EnvoyObject {
   const s = secrets[name]
-  const watched = (file: string) => (watch ? {watchedDirectory: {path: posix.dirname(file)}} : {})
-  if ('trustedCa' in s) return {name, validationContext: {trustedCa: {filename: s.trustedCa}, ...watched(s.trustedCa)}}
-  return {name, tlsCertificate: {certificateChain: {filename: s.certificateChain}, privateKey: {filename: s.privateKey}, ...watched(s.certificateChain)}}
+  if ('trustedCa' in s) return {name, validationContext: {trustedCa: {filename: s.trustedCa}}}
+  return {name, tlsCertificate: {certificateChain: {filename: s.certificateChain}, privateKey: {filename: s.privateKey}}}
 }
 
 /** Every SdsSecretConfig (an object with `name` and `sdsConfig`) gets `replace(name)` as its config source (undefined: none, i.e. a static secret). */
@@ -428,7 +432,7 @@ export function staticBootstrap(xds: ProxyXds, opts: StaticBootstrapOptions): En
     node: envoyNode(xds.proxy),
     admin: adminOf(opts.admin),
     layeredRuntime: RUNTIME,
-    staticResources: {...staticResources, secrets: [...secretNames].sort().map((n) => secretResource(n, opts.secrets, false))},
+    staticResources: {...staticResources, secrets: [...secretNames].sort().map((n) => secretResource(n, opts.secrets))},
   }
 }
 
@@ -452,9 +456,27 @@ export interface FileXds {
 export interface FileXdsOptions {
   secrets: SecretFiles
   admin?: AdminOptions
+  /**
+   * `inline` (default): endpoints inside their clusters in cds.json (EDS clusters become STATIC), route configs inside
+   * their listeners in lds.json; only CDS, LDS and the secrets are watched files. `split`: one file per EDS service
+   * and per route config, as istiod's separate pushes. Envoy opens one inotify instance per watched file, and Linux
+   * allows 128 per user by default (fs.inotify.max_user_instances): a split sidecar takes ~25, so only a handful of
+   * split Envoys fit under one uid; inline takes ~5.
+   */
+  layout?: 'inline' | 'split'
 }
 
 const safe = (name: string): string => `${name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 120)}-${createHash('sha256').update(name).digest('hex').slice(0, 8)}.json`
+/**
+ * Object keys sorted (`@type` first): the generator's map fields come in any order, and a file whose content did not
+ * really change must come out byte-identical, or a rewrite would make Envoy reload (and drain) it for nothing.
+ */
+function canonical(x: unknown): unknown {
+  if (Array.isArray(x)) return x.map(canonical)
+  if (!x || typeof x !== 'object') return x
+  const keys = Object.keys(x).sort((a, b) => (a === '@type' ? -1 : b === '@type' ? 1 : a < b ? -1 : a > b ? 1 : 0))
+  return Object.fromEntries(keys.map((k) => [k, canonical((x as EnvoyObject)[k])]))
+}
 const version = (resources: unknown): string => createHash('sha256').update(JSON.stringify(resources)).digest('hex').slice(0, 16)
 const pathSource = (path: string): EnvoyObject => ({pathConfigSource: {path}, resourceApiVersion: 'V3'})
 const TYPE = {
@@ -465,16 +487,16 @@ const TYPE = {
   secret: `${TYPE_PREFIX}envoy.extensions.transport_sockets.tls.v3.Secret`,
 }
 /** A file of Envoy's filesystem subscription: a DiscoveryResponse (EDS, RDS and SDS files hold exactly one resource). */
-const discoveryFile = (path: string, type: string, resources: EnvoyObject[]): XdsFile => {
-  const typed = resources.map((r) => ({'@type': type, ...r}))
-  return {path, content: JSON.stringify({versionInfo: version(typed), resources: typed}, null, 1) + '\n'}
+const discoveryFile = (path: string, type: string, resources: EnvoyObject[], extraVersion?: string): XdsFile => {
+  const typed = resources.map((r) => canonical({'@type': type, ...r}))
+  return {path, content: JSON.stringify({versionInfo: version([typed, extraVersion ?? '']), resources: typed}, null, 1) + '\n'}
 }
 
 /**
  * Envoy's own file-based dynamic config for one proxy, under `dir`: `bootstrap.json` (node, admin, pilot-agent's
- * static listeners and clusters; `dynamicResources` → `cds.json`, `lds.json`), one file per EDS service
- * (`eds/`), per route config (`rds/`) and per secret (`sds/`, the certificate files the caller gave, watched so a
- * rotation is picked up). Envoy reloads a file when one is moved onto its path: write each to a temporary name in
+ * static listeners and clusters; `dynamicResources` → `cds.json`, `lds.json`), one file per secret (`sds/`, the
+ * certificate files the caller gave; a changed `version` rewrites it, so Envoy reads them again), and with `layout: 'split'` one
+ * file per EDS service (`eds/`) and per route config (`rds/`). Envoy reloads a file when one is moved onto its path: write each to a temporary name in
  * the same folder and rename it (writeXdsFiles in envoy.ts), and a running Envoy takes the new config.
  */
 export function fileXds(xds: ProxyXds, dir: string, opts: FileXdsOptions): FileXds {
@@ -488,10 +510,12 @@ export function fileXds(xds: ProxyXds, dir: string, opts: FileXdsOptions): FileX
   const routes = new Map(clean.routes.map((r) => [r.name as string, r]))
   const usedRoutes = new Set<string>()
 
+  const split = opts.layout === 'split'
   const clusters = rewriteSds(
     clean.clusters.map((c) => {
       if (!isEds(c)) return c
       const {edsClusterConfig: _a, eds_cluster_config: _b, ...rest} = c
+      if (!split) return {...rest, type: 'STATIC', loadAssignment: loadAssignmentFor(clean, c)}
       return {...rest, edsClusterConfig: {edsConfig: pathSource(edsPath(edsName(c))), serviceName: edsName(c)}}
     }),
     (name) => pathSource(secretPath(name)),
@@ -500,6 +524,10 @@ export function fileXds(xds: ProxyXds, dir: string, opts: FileXdsOptions): FileX
   const listeners = rewriteSds(
     rewriteRds(clean.listeners, (name, hcm) => {
       if (!routes.has(name)) throw new Error(`proxy ${proxy}: a listener refers to route config '${name}', which Istio's output lacks`)
+      if (!split) {
+        const {rds: _r, ...rest} = hcm
+        return {...rest, routeConfig: routes.get(name)}
+      }
       usedRoutes.add(name)
       return {...hcm, rds: {configSource: pathSource(routePath(name)), routeConfigName: name}}
     }, proxy),
@@ -509,8 +537,8 @@ export function fileXds(xds: ProxyXds, dir: string, opts: FileXdsOptions): FileX
   requireSecrets(proxy, secretNames, opts.secrets)
 
   const files: XdsFile[] = []
-  for (const name of [...secretNames].sort()) files.push(discoveryFile(secretPath(name), TYPE.secret, [secretResource(name, opts.secrets, true)]))
-  for (const c of clean.clusters.filter(isEds)) files.push(discoveryFile(edsPath(edsName(c)), TYPE.endpoints, [loadAssignmentFor(clean, c)]))
+  for (const name of [...secretNames].sort()) files.push(discoveryFile(secretPath(name), TYPE.secret, [secretResource(name, opts.secrets)], opts.secrets[name].version))
+  if (split) for (const c of clean.clusters.filter(isEds)) files.push(discoveryFile(edsPath(edsName(c)), TYPE.endpoints, [loadAssignmentFor(clean, c)]))
   for (const name of [...usedRoutes].sort()) files.push(discoveryFile(routePath(name), TYPE.route, [routes.get(name)!]))
   files.push(discoveryFile(at('cds.json'), TYPE.cluster, clusters))
   files.push(discoveryFile(at('lds.json'), TYPE.listener, listeners))
@@ -522,6 +550,6 @@ export function fileXds(xds: ProxyXds, dir: string, opts: FileXdsOptions): FileX
     dynamicResources: {cdsConfig: pathSource(at('cds.json')), ldsConfig: pathSource(at('lds.json'))},
     staticResources: statics,
   }
-  files.push({path: at('bootstrap.json'), content: JSON.stringify(bootstrap, null, 1) + '\n'})
+  files.push({path: at('bootstrap.json'), content: JSON.stringify(canonical(bootstrap), null, 1) + '\n'})
   return {bootstrap: at('bootstrap.json'), files}
 }

@@ -1,6 +1,6 @@
 // Generated from Envoy 1.40.0's own admin /server_info (node.extensions): the extensions this build knows, by
 // name and by config type URL. test/integration/envoy-validate.test.ts checks it against the binary in use.
-// Regenerate: npx tsx test/env/envoy-extensions.ts > src/dataplane/envoy-extensions.ts
+// Regenerate from envoyExtensionsOf() in envoy.ts (names and typeUrls, sorted) when the Envoy version changes.
 export const ENVOY_EXTENSIONS_VERSION = '1.40.0'
 export const ENVOY_EXTENSION_NAMES: readonly string[] = [
   'auto',

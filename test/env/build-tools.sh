@@ -45,8 +45,8 @@ PY
   echo "fetched $out/envoy ($got) in $((SECONDS - start))s"
 }
 
-only_oracle=1; for t in "$@"; do [ "$t" = oracle ] || [ "$t" = envoy ] || only_oracle=0; done; [ $# -gt 0 ] || only_oracle=0
-if [ -n "${KUBECTL_SMH_BIN_DIR:-}" ] && [ $only_oracle = 0 ]; then
+no_go_tools=1; for t in "$@"; do [ "$t" = oracle ] || [ "$t" = envoy ] || no_go_tools=0; done; [ $# -gt 0 ] || no_go_tools=0
+if [ -n "${KUBECTL_SMH_BIN_DIR:-}" ] && [ $no_go_tools = 0 ]; then
   for b in kube-apiserver etcd; do
     [ -x "$KUBECTL_SMH_BIN_DIR/$b" ] || { echo "KUBECTL_SMH_BIN_DIR=$KUBECTL_SMH_BIN_DIR has no executable $b; put it there or unset the variable to build it" >&2; exit 1; }
   done

@@ -164,8 +164,36 @@ describe('staticBootstrap', () => {
   })
 })
 
-describe('fileXds', () => {
-  const out = fileXds(proxy(), '/run/envoy/pp', {secrets, admin: {address: '10.246.7.12'}})
+describe('fileXds, default inline layout', () => {
+  const out = fileXds(proxy(), '/run/envoy/pp', {secrets})
+  const file = (p: string) => JSON.parse(out.files.find((f) => f.path === p)!.content)
+
+  it('watches only cds.json, lds.json and one file per secret: endpoints inside their clusters, routes inside their listeners', () => {
+    expect(out.files.map((f) => f.path.replace(/-[0-9a-f]{8}\.json$/, ''))).toEqual(['/run/envoy/pp/sds/ROOTCA', '/run/envoy/pp/sds/default', '/run/envoy/pp/cds.json', '/run/envoy/pp/lds.json', '/run/envoy/pp/bootstrap.json'])
+    const reviews = file('/run/envoy/pp/cds.json').resources[0]
+    expect(reviews).toMatchObject({type: 'STATIC', loadAssignment: {clusterName: 'outbound|9080||reviews.default.svc.cluster.local'}})
+    expect(reviews.edsClusterConfig).toBeUndefined()
+    const hcm = hcmOf(file('/run/envoy/pp/lds.json').resources[0])
+    expect(hcm.rds).toBeUndefined()
+    expect(hcm.routeConfig.name).toBe('9080')
+    expect(out.files.filter((f) => /\/(eds|rds)\//.test(f.content)).map((f) => f.path)).toEqual([])
+  })
+
+  it('the same config in another key order gives byte-identical files (no reload for nothing)', () => {
+    const reversed = (x: any): any => (Array.isArray(x) ? x.map(reversed) : x && typeof x === 'object' ? Object.fromEntries(Object.entries(x).reverse().map(([k, v]) => [k, reversed(v)])) : x)
+    expect(fileXds(reversed(proxy()), '/run/envoy/pp', {secrets})).toEqual(out)
+    expect(file('/run/envoy/pp/cds.json').resources[0]['@type']).toBe(`${T}envoy.config.cluster.v3.Cluster`)
+    expect(Object.keys(file('/run/envoy/pp/cds.json').resources[0])[0]).toBe('@type')
+  })
+
+  it('a secret version (a rotation at the same paths) changes only that secret file', () => {
+    const rotated = fileXds(proxy(), '/run/envoy/pp', {secrets: {...secrets, default: {...secrets.default, version: 'fingerprint-2'}}})
+    expect(rotated.files.filter((f, i) => f.content !== out.files[i].content).map((f) => f.path.replace(/-[0-9a-f]{8}\.json$/, ''))).toEqual(['/run/envoy/pp/sds/default'])
+  })
+})
+
+describe('fileXds, split layout', () => {
+  const out = fileXds(proxy(), '/run/envoy/pp', {secrets, admin: {address: '10.246.7.12'}, layout: 'split'})
   const file = (p: string) => JSON.parse(out.files.find((f) => f.path === p)!.content)
   const paths = out.files.map((f) => f.path)
 
@@ -192,7 +220,7 @@ describe('fileXds', () => {
     expect(file(edsFile).resources).toEqual([{'@type': `${T}envoy.config.endpoint.v3.ClusterLoadAssignment`, ...proxy().endpoints[0]}])
     const sdsFile = reviews.transportSocket.typedConfig.commonTlsContext.tlsCertificateSdsSecretConfigs[0].sdsConfig.pathConfigSource.path
     expect(file(sdsFile).resources).toEqual([
-      {'@type': `${T}envoy.extensions.transport_sockets.tls.v3.Secret`, name: 'default', tlsCertificate: {certificateChain: {filename: '/certs/cert-chain.pem'}, privateKey: {filename: '/certs/key.pem'}, watchedDirectory: {path: '/certs'}}},
+      {'@type': `${T}envoy.extensions.transport_sockets.tls.v3.Secret`, name: 'default', tlsCertificate: {certificateChain: {filename: '/certs/cert-chain.pem'}, privateKey: {filename: '/certs/key.pem'}}},
     ])
     const hcm = hcmOf(file('/run/envoy/pp/lds.json').resources[0])
     expect(hcm.rds.routeConfigName).toBe('9080')
@@ -201,11 +229,11 @@ describe('fileXds', () => {
   })
 
   it('versions each file by its content: the same input gives the same files, a change changes only what changed', () => {
-    const again = fileXds(proxy(), '/run/envoy/pp', {secrets, admin: {address: '10.246.7.12'}})
+    const again = fileXds(proxy(), '/run/envoy/pp', {secrets, admin: {address: '10.246.7.12'}, layout: 'split'})
     expect(again).toEqual(out)
     const p = proxy()
     p.endpoints[0].endpoints[0].lbEndpoints[0].endpoint.address.socketAddress.address = '10.246.7.21'
-    const changed = fileXds(p, '/run/envoy/pp', {secrets, admin: {address: '10.246.7.12'}})
+    const changed = fileXds(p, '/run/envoy/pp', {secrets, admin: {address: '10.246.7.12'}, layout: 'split'})
     const differ = changed.files.filter((f, i) => f.content !== out.files[i].content).map((f) => f.path)
     expect(differ).toHaveLength(1)
     expect(differ[0]).toMatch(/\/eds\/outbound_9080_reviews\.default\.svc\.cluster\.local-[0-9a-f]{8}\.json$/)
