@@ -16,7 +16,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {adminGet, readDataPlaneState, type DataPlaneState} from '../../src/dataplane/index.js'
 import {envoyAccepts} from '../../src/dataplane/envoy.js'
 import {readIstiodStatus, waitForGeneration} from '../../src/dataplane/istiod.js'
-import {dataPlaneDir, demoFail, demoTraffic} from '../../src/services/demo/dataplane.js'
+import {dataPlaneDir, demoFail, demoHeal, demoTraffic} from '../../src/services/demo/dataplane.js'
 import {runCli} from '../support/cli.js'
 
 const ROOT = process.getuid?.() === 0
@@ -26,6 +26,7 @@ const cli = (args: string[]) => runCli(args, {env})
 const dir = dataPlaneDir(demoDir)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 let state: DataPlaneState
+let failoverAt = 0
 const pids = () => Object.fromEntries(state.pods.map((p) => [`${p.cluster}/${p.name}`, p.proxy?.pid]))
 
 /** Until every Envoy accepts its whole config (nothing rejected, nothing warming), or throws with the problems. */
@@ -133,5 +134,25 @@ describe('seed failover proven by requests, on Istio-generated config (istiod st
     const reviews3 = state.pods.filter((p) => p.cluster === 'kind3' && p.app === 'reviews')
     const handshakes = await Promise.all(reviews3.map((p) => adminGet(p.netns, '/stats?filter=^listener.0.0.0.0_15006.ssl.handshake$')))
     expect(handshakes.join('\n')).toMatch(/: [1-9]/)
+    failoverAt = failedAt
   }, 120_000)
+
+  it('demo heal → traffic returns to kind2 once the base ejection time (2 min) is over, not before', async () => {
+    const heal = demoHeal({demoDir, target: 'kind2/default/reviews'})
+    expect(heal.pods.length).toBe(2)
+    const healedAt = Date.now()
+    let back: number | undefined
+    const seen: string[] = []
+    while (!back && Date.now() - failoverAt < 170_000) {
+      const r = await demoTraffic({demoDir, from: 'kind2/default/productpage-v1', to: 'reviews:9080', requests: 4})
+      seen.push(...r.answers.map((a) => `${a.cluster}:${a.code}`))
+      if (r.answers.some((a) => a.cluster === 'kind2' && a.code === 200)) back = Date.now()
+      else await sleep(2000)
+    }
+    expect(back, `answers since heal: ${seen.join(' ')}`).toBeDefined()
+    console.log(`heal: first answer from kind2 ${back! - healedAt} ms after demo heal, ${back! - failoverAt} ms after demo fail (base ejection 120 s, interval 10 s)`)
+    // Healed kind2 hosts stay ejected for the base ejection time after their last failure (the switch, above).
+    expect(back! - failoverAt).toBeGreaterThan(110_000)
+    expect(seen.filter((x) => !x.endsWith(':200'))).toEqual([])
+  }, 200_000)
 })
