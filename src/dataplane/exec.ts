@@ -5,7 +5,7 @@ import {SmhError} from '../errors.js'
 /** Runs a command (no shell) and returns its stdout; a failure is one line naming the command and its stderr. */
 export function run(command: string, args: string[], options: {input?: string; allowFail?: boolean} = {}): string {
   try {
-    return execFileSync(command, args, {encoding: 'utf8', input: options.input, stdio: ['pipe', 'pipe', 'pipe']})
+    return execFileSync(command, args, {encoding: 'utf8', input: options.input, stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024})
   } catch (error) {
     if (options.allowFail) return ''
     const e = error as {stderr?: string; message: string}

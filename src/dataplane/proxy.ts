@@ -78,7 +78,7 @@ export async function startProxy(options: StartProxyOptions): Promise<Started> {
   throw new SmhError(`envoy for ${pod.name} was not ready after ${(options.readyTimeoutMs ?? 30_000) / 1000}s; the end of ${options.logFile}:\n${logTail(options.logFile)}`)
 }
 
-const GET_SCRIPT = `const [u]=process.argv.slice(1);fetch(u,{signal:AbortSignal.timeout(3000)}).then(async r=>{process.stdout.write(await r.text());process.exit(r.ok?0:3)},e=>{process.stderr.write(String(e));process.exit(2)})`
+const GET_SCRIPT = `const [u]=process.argv.slice(1);fetch(u,{signal:AbortSignal.timeout(3000)}).then(async r=>{const t=await r.text();process.stdout.write(t,()=>process.exit(r.ok?0:3))},e=>{process.stderr.write(String(e));process.exit(2)})`
 
 /** A GET on Envoy's admin (127.0.0.1:15000 inside the namespace): config_dump, stats, ready. */
 export async function adminGet(netns: string, path: string): Promise<string> {

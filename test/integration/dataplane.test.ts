@@ -34,7 +34,7 @@ describe('the demo data plane: pods as network namespaces with Envoy, capture, a
   beforeAll(async () => {
     if (!ROOT) throw new Error('the data plane tests need root (network namespaces, veth pairs, iptables): run the integration suite as root, as CI does')
     hostNatBefore = hostNat()
-    await demoDataPlaneUp({demoDir, kubeconfig, clusters: ['kind2', 'kind3'], detached: false})
+    await demoDataPlaneUp({demoDir, kubeconfig, clusters: ['kind2', 'kind3'], config: 'minimal', detached: false})
     state = readDataPlaneState(dataPlaneDir(demoDir))!
   }, 180_000)
   afterAll(async () => {

@@ -3,8 +3,9 @@
  * requests from inside one, `demo fail`/`heal` make apps answer 503 and back, `demo down` removes it all. The
  * plumbing is src/dataplane; this service resolves names and composes. Returns data, prints nothing.
  */
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {isIP} from 'node:net'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
 
 import {CustomObjectsApi} from '@kubernetes/client-node'
 
@@ -12,6 +13,8 @@ import {
   type ConfigProvider, type DataPlaneState, dataPlaneProcesses, minimalConfig, podsNamed, readDataPlaneState, requireDataPlaneHost,
   renewWorkloadCerts, requireRoot, sendTraffic, setAppMode, startDataPlane, stopDataPlane, type StopResult, type TrafficResult,
 } from '../../dataplane/index.js'
+import {isAlive} from '../../controlplane/processes.js'
+import {IstiodStandIn, raiseInotifyInstances, restoreInotifyInstances, startIstiodLoop, stopIstiodLoop} from '../../dataplane/istiod.js'
 import {SmhError, UsageError} from '../../errors.js'
 import {forContext, loadKubeconfig} from '../../kube/kubeconfig.js'
 
@@ -40,27 +43,65 @@ export interface DataPlaneUpResult {
   renewed: string[]
 }
 
+/** The istiod stand-in's background process, recorded next to the data plane's state. */
+const ISTIOD_PROCESS = 'istiod-process.json'
+function istiodProcess(dir: string): {pid: number; logFile: string; inotifyBefore?: number} | undefined {
+  const file = join(dir, ISTIOD_PROCESS)
+  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) as {pid: number; logFile: string; inotifyBefore?: number} : undefined
+}
+
 /**
  * Brings the data plane up for the workload clusters (all but the management cluster). `config` fills each proxy's
- * config folder: the minimal static config by default, Istio's generated config once plugged in.
+ * config folder: by default Istio's generated config (the istiod stand-in of src/dataplane/istiod.ts, as file-based
+ * xDS), then kept current by the stand-in's loop, a background process recorded here and stopped by `demo down`.
  */
-export async function demoDataPlaneUp(options: {demoDir: string; kubeconfig: string; clusters: string[]; config?: ConfigProvider; detached?: boolean; onProgress?: (m: string) => void}): Promise<DataPlaneUpResult> {
+export async function demoDataPlaneUp(options: {demoDir: string; kubeconfig: string; clusters: string[]; config?: ConfigProvider | 'istio' | 'minimal'; detached?: boolean; onProgress?: (m: string) => void}): Promise<DataPlaneUpResult> {
   requireRoot('demo up --dataplane')
   const dir = dataPlaneDir(options.demoDir)
   const existing = readDataPlaneState(dir)
-  if (existing && dataPlaneProcesses(existing).every((p) => p.running)) {
+  const loop = istiodProcess(dir)
+  const wantsIstio = (options.config ?? 'istio') === 'istio'
+  if (existing && dataPlaneProcesses(existing).every((p) => p.running) && (!wantsIstio || (loop && isAlive(loop.pid)))) {
     const renewed = await renewWorkloadCerts(dir)
     return describe(readDataPlaneState(dir) ?? existing, true, renewed)
   }
   if (existing) {
     options.onProgress?.('a previous data plane is partly stopped: removing it and starting afresh')
+    await stopIstiodLoop(loop?.pid)
     await stopDataPlane(dir)
   }
-  const state = await startDataPlane({
-    kubeconfig: options.kubeconfig, clusters: options.clusters, dir, config: options.config ?? minimalConfig,
-    detached: options.detached ?? true, onProgress: options.onProgress,
-  })
-  return describe(state, false, [])
+  let standIn: IstiodStandIn | undefined
+  let inotifyBefore: number | undefined
+  let config: ConfigProvider
+  if (options.config === 'minimal') config = minimalConfig
+  else if (typeof options.config === 'function') config = options.config
+  else {
+    standIn = new IstiodStandIn(loadKubeconfig({kubeconfig: options.kubeconfig}))
+    const istiod = standIn
+    inotifyBefore = raiseInotifyInstances()
+    if (inotifyBefore) options.onProgress?.(`fs.inotify.max_user_instances ${inotifyBefore} → 8192: every Envoy watches one inotify instance per xDS file (put back by demo down)`)
+    options.onProgress?.("generating each proxy's config with Istio's generator (the istiod stand-in)")
+    config = async (pod, context) => {
+      await istiod.push({cluster: pod.cluster, namespace: pod.namespace, name: pod.name, configDir: context.configDir, certDir: dirname(context.certFiles.chain)})
+    }
+  }
+  try {
+    const state = await startDataPlane({
+      kubeconfig: options.kubeconfig, clusters: options.clusters, dir, config,
+      detached: options.detached ?? true, onProgress: options.onProgress,
+    })
+    if (standIn) {
+      const started = startIstiodLoop(dir, {detached: options.detached ?? true})
+      writeFileSync(join(dir, ISTIOD_PROCESS), JSON.stringify({...started, inotifyBefore}))
+      options.onProgress?.(`istiod stand-in watching ${options.clusters.join(', ')} (pid ${started.pid}, log ${started.logFile})`)
+    }
+    return describe(state, false, [])
+  } catch (error) {
+    restoreInotifyInstances(inotifyBefore)
+    throw error
+  } finally {
+    standIn?.close()
+  }
 }
 
 function describe(state: DataPlaneState, alreadyRunning: boolean, renewed: string[]): DataPlaneUpResult {
@@ -155,10 +196,17 @@ export async function demoDataPlaneDown(demoDir: string): Promise<StopResult | u
   const recorded = readDataPlaneState(dir)
   if (!recorded) return undefined
   if (process.getuid?.() !== 0) throw new SmhError(`the demo's data plane can only be removed by root: run \`sudo kubectl smh demo down\``, 2)
-  return stopDataPlane(dir)
+  const loop = istiodProcess(dir)
+  await stopIstiodLoop(loop?.pid)
+  const stopped = await stopDataPlane(dir)
+  restoreInotifyInstances(loop?.inotifyBefore)
+  return {...stopped, processes: stopped.processes + (loop ? 1 : 0)}
 }
 
 export function demoDataPlaneStatus(demoDir: string): ReturnType<typeof dataPlaneProcesses> {
-  const state = readDataPlaneState(dataPlaneDir(demoDir))
-  return state ? dataPlaneProcesses(state) : []
+  const dir = dataPlaneDir(demoDir)
+  const state = readDataPlaneState(dir)
+  if (!state) return []
+  const loop = istiodProcess(dir)
+  return [...dataPlaneProcesses(state), ...(loop ? [{name: 'istiod stand-in', pid: loop.pid, running: isAlive(loop.pid), log: loop.logFile, address: ''}] : [])]
 }

@@ -1,0 +1,331 @@
+/**
+ * A stand-in for each workload cluster's istiod (issue 9): Istio's own xDS generator (the oracle binary of
+ * test/oracle, built by `test/env/build-tools.sh oracle`) run once per proxy on that cluster's current objects, read
+ * with the admin kubeconfig as the oracle's snapshots are (Services, Pods, EndpointSlices, Nodes, Namespaces, the
+ * mesh config, every Istio object; ours passed as `--config`), with the env of that cluster's istiod (its `PILOT_*`
+ * flags, e.g. PILOT_SKIP_VALIDATE_TRUST_DOMAIN, which Istio reads from the environment) and its mesh config
+ * (trustDomain, trustDomainAliases, from the `istio` ConfigMap the oracle reads). The output is turned into Envoy's
+ * file-based xDS (fileXds) with the pod's certificate files as its `default`/`ROOTCA` secrets, and moved into the
+ * pod's config folder file by file (writeXdsFiles: renames, unchanged files left alone), which the running Envoy
+ * watches. A loop (`runIstiodLoop`, a background process of `demo up --dataplane`) lists the objects every ~2 s and
+ * regenerates a cluster's proxies when a resourceVersion changed, so a `kubectl smh sync` reaches the Envoys without
+ * a restart, as istiod's pushes would. Imported only by the demo service and tests.
+ */
+import {execFile, execFileSync} from 'node:child_process'
+import {createHash} from 'node:crypto'
+import {appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {dirname, join} from 'node:path'
+import {fileURLToPath, pathToFileURL} from 'node:url'
+
+import type {KubeConfig} from '@kubernetes/client-node'
+
+import {isAlive, sleep, startProcess, stopProcess} from '../controlplane/processes.js'
+import {SmhError} from '../errors.js'
+import {ClusterClient} from '../kube/client.js'
+import {isNotFound} from '../kube/errors.js'
+import {loadKubeconfig} from '../kube/kubeconfig.js'
+import {listAll} from '../kube/list.js'
+import {CERT_FILES} from './certs.js'
+import {type ProxyXds, fileXds} from './envoy-config.js'
+import {writeXdsFiles} from './envoy.js'
+
+const ISTIO_NAMESPACE = 'istio-system'
+const MANAGED_BY = 'app.kubernetes.io/managed-by'
+
+/** What istiod's registry and config store read: the oracle's snapshot kinds, and every Istio config kind. */
+const KINDS: {apiVersion: string; kind: string}[] = [
+  {apiVersion: 'v1', kind: 'Namespace'},
+  {apiVersion: 'v1', kind: 'Node'},
+  {apiVersion: 'v1', kind: 'Pod'},
+  {apiVersion: 'v1', kind: 'Service'},
+  {apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice'},
+  {apiVersion: 'networking.istio.io/v1', kind: 'VirtualService'},
+  {apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule'},
+  {apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry'},
+  {apiVersion: 'networking.istio.io/v1', kind: 'Gateway'},
+  {apiVersion: 'networking.istio.io/v1', kind: 'Sidecar'},
+  {apiVersion: 'networking.istio.io/v1', kind: 'WorkloadEntry'},
+  {apiVersion: 'networking.istio.io/v1', kind: 'WorkloadGroup'},
+  {apiVersion: 'networking.istio.io/v1alpha3', kind: 'EnvoyFilter'},
+  {apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication'},
+  {apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy'},
+  {apiVersion: 'security.istio.io/v1', kind: 'RequestAuthentication'},
+]
+
+type Obj = {apiVersion: string; kind: string; metadata: {name?: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string>; managedFields?: any}; spec?: any}
+
+/** One cluster's inputs to its istiod: the snapshot, our objects, istiod's env, and a fingerprint of it all. */
+export interface ClusterInputs {
+  cluster: string
+  snapshot: Obj[]
+  ours: Obj[]
+  /** istiod's `PILOT_*` env (plain values of its discovery container). */
+  env: Record<string, string>
+  /** Every object's kind/ns/name@resourceVersion: changes when anything istiod reads changes. */
+  fingerprint: string
+}
+
+/** Reads one cluster's objects as the oracle's snapshots hold them (a kind the cluster lacks is simply absent). */
+export async function readClusterInputs(kc: KubeConfig, cluster: string): Promise<ClusterInputs> {
+  const client = ClusterClient.forContext(kc, cluster)
+  const lists = await Promise.all(KINDS.map((k) => listAll<Obj>(client, k.apiVersion, k.kind).catch((e: unknown) => {
+    if (isNotFound(e)) return [] as Obj[]
+    throw e
+  })))
+  const objects = lists.flat()
+  const istio = await client.readIfExists({apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'istio', namespace: ISTIO_NAMESPACE}}) as Obj | undefined
+  if (istio) objects.push({...istio, apiVersion: 'v1', kind: 'ConfigMap'})
+  const istiod = await client.readIfExists({apiVersion: 'apps/v1', kind: 'Deployment', metadata: {name: 'istiod', namespace: ISTIO_NAMESPACE}}) as Obj | undefined
+  const env: Record<string, string> = {}
+  const pilot = (istiod?.spec?.template?.spec?.containers ?? []).find((c: any) => c.name === 'discovery') ?? istiod?.spec?.template?.spec?.containers?.[0]
+  for (const e of pilot?.env ?? []) if (typeof e?.name === 'string' && e.name.startsWith('PILOT_') && typeof e.value === 'string') env[e.name] = e.value
+  for (const o of objects) delete o.metadata.managedFields
+  const key = (o: Obj) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}@${o.metadata.resourceVersion ?? ''}`
+  const fingerprint = [...objects.map(key), `istiod@${istiod?.metadata.resourceVersion ?? ''}`].sort().join('\n')
+  const isOurs = (o: Obj) => o.apiVersion.includes('istio.io/') && o.metadata.labels?.[MANAGED_BY] === 'kubectl-smh'
+  return {cluster, snapshot: objects, ours: objects.filter(isOurs), env, fingerprint}
+}
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+
+/** The oracle binary: KUBECTL_SMH_ORACLE, else where test/env/build-tools.sh keeps it (built there if missing). */
+export function oraclePath(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.KUBECTL_SMH_ORACLE) return env.KUBECTL_SMH_ORACLE
+  const tools = join(root, 'test/env/build-tools.sh')
+  if (!existsSync(tools)) throw new SmhError(`the istiod stand-in needs the xDS oracle (test/oracle): set KUBECTL_SMH_ORACLE to its binary`)
+  const path = execFileSync('bash', [tools, 'oracle-path'], {encoding: 'utf8'}).trim()
+  if (!existsSync(path)) execFileSync('bash', [tools, 'oracle'], {stdio: ['ignore', 'ignore', 'inherit']})
+  return path
+}
+
+export interface GeneratedProxy extends ProxyXds {
+  /** What Istio rejected or ignored (istiod would push the rest, so the rest is used). */
+  errors: string[]
+}
+
+/** Istio's generator for one proxy (NAMESPACE/POD) of a cluster, on the inputs given, with istiod's env. */
+export async function generate(inputs: ClusterInputs, proxy: string, workDir: string, oracle = oraclePath()): Promise<GeneratedProxy> {
+  const snapshot = join(workDir, `${inputs.cluster}-snapshot.json`)
+  const config = join(workDir, `${inputs.cluster}-config.json`)
+  if (!existsSync(snapshot)) writeFileSync(snapshot, JSON.stringify({apiVersion: 'v1', kind: 'List', items: inputs.snapshot}))
+  if (!existsSync(config)) writeFileSync(config, JSON.stringify({apiVersion: 'v1', kind: 'List', items: inputs.ours}))
+  const args = ['--cluster', inputs.cluster, '--proxy', proxy, '--snapshot', snapshot, '--config', config, '--no-analyze']
+  const {code, stdout, stderr} = await new Promise<{code: number; stdout: string; stderr: string}>((resolve, reject) => {
+    execFile(oracle, args, {maxBuffer: 256 * 1024 * 1024, env: {...process.env, ...inputs.env}}, (err, out, errOut) => {
+      if (err && typeof err.code !== 'number') reject(err)
+      else resolve({code: err ? (err.code as number) : 0, stdout: out, stderr: errOut})
+    })
+  })
+  if (code === 2 || !stdout.trim()) throw new SmhError(`Istio's generator failed for ${inputs.cluster} ${proxy} (exit ${code}): ${stderr.trim().split('\n').slice(-3).join(' ')}`)
+  const r = JSON.parse(stdout) as GeneratedProxy
+  return {proxy: r.proxy, clusters: r.clusters ?? [], listeners: r.listeners ?? [], routes: r.routes ?? [], endpoints: r.endpoints ?? [], errors: r.errors ?? []}
+}
+
+/** The pod a config is written for: where its config and certificates are. */
+export interface ProxyTarget {
+  cluster: string
+  namespace: string
+  name: string
+  configDir: string
+  certDir: string
+}
+
+/** Generates and writes one proxy's file-based xDS; returns the files that changed. */
+export async function pushProxy(inputs: ClusterInputs, pod: ProxyTarget, workDir: string, oracle?: string): Promise<{written: string[]; errors: string[]}> {
+  const xds = await generate(inputs, `${pod.namespace}/${pod.name}`, workDir, oracle)
+  const certs = versionedCerts(pod.certDir)
+  const cert = (f: string) => join(certs, f)
+  const out = fileXds(xds, pod.configDir, {secrets: {default: {certificateChain: cert(CERT_FILES.chain), privateKey: cert(CERT_FILES.key)}, ROOTCA: {trustedCa: cert(CERT_FILES.root)}}})
+  const written = writeXdsFiles(out.files)
+  pruneVersionedCerts(pod.certDir, certs)
+  return {written, errors: xds.errors}
+}
+
+/**
+ * The pod's certificates as Envoy's secrets read them: a copy under `<certDir>/v-<hash of the files>/`, so a renewal
+ * changes the SDS resources themselves (their file names). Envoy's watched_directory reload alone left the old
+ * root in contexts built before a renewal (after the virtual mesh's root replaced the self-signed one, kind2's
+ * reviews kept refusing productpage: ssl.fail_verify_error), and an SDS update whose resources are unchanged
+ * rebuilds nothing.
+ */
+function versionedCerts(certDir: string): string {
+  const texts = Object.values(CERT_FILES).map((f) => readFileSync(join(certDir, f)))
+  const hash = createHash('sha256').update(Buffer.concat(texts)).digest('hex').slice(0, 12)
+  const dir = join(certDir, `v-${hash}`)
+  if (!existsSync(dir)) {
+    const tmp = `${dir}.tmp`
+    rmSync(tmp, {recursive: true, force: true})
+    mkdirSync(tmp, {mode: 0o700})
+    Object.values(CERT_FILES).forEach((f, i) => writeFileSync(join(tmp, f), texts[i], {mode: f === CERT_FILES.key ? 0o600 : 0o644}))
+    renameSync(tmp, dir)
+  }
+  return dir
+}
+
+/** Keeps the current copy and the one before (an Envoy may still be loading it). */
+function pruneVersionedCerts(certDir: string, current: string): void {
+  const old = readdirSync(certDir).filter((n) => n.startsWith('v-') && join(certDir, n) !== current)
+    .map((n) => ({path: join(certDir, n), at: statSync(join(certDir, n)).mtimeMs})).sort((a, b) => b.at - a.at)
+  for (const o of old.slice(1)) rmSync(o.path, {recursive: true, force: true})
+}
+
+/** Per-cluster inputs read once and shared by the proxies of a first generation (demo up's config provider). */
+export class IstiodStandIn {
+  private readonly inputs = new Map<string, Promise<ClusterInputs>>()
+  readonly workDir = mkdtempSync(join(tmpdir(), 'smh-istiod-'))
+  constructor(private readonly kc: KubeConfig, private readonly oracle = oraclePath()) {}
+
+  async push(pod: ProxyTarget): Promise<{written: string[]; errors: string[]}> {
+    if (!this.inputs.has(pod.cluster)) this.inputs.set(pod.cluster, readClusterInputs(this.kc, pod.cluster))
+    return pushProxy(await this.inputs.get(pod.cluster)!, pod, this.workDir, this.oracle)
+  }
+
+  close(): void {
+    rmSync(this.workDir, {recursive: true, force: true})
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The loop, as a background process of the demo's data plane.
+
+export const ISTIOD_STATUS = 'istiod.json'
+
+/** What the loop reports in <dir>/istiod.json: per cluster, the last generation. */
+export interface IstiodStatus {
+  pid: number
+  updatedAt: string
+  clusters: Record<string, {generation: number; at: string; proxies: number; written: number; ms: number; errors: string[]; failed?: string}>
+}
+
+export function readIstiodStatus(dir: string): IstiodStatus | undefined {
+  const file = join(dir, ISTIOD_STATUS)
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as IstiodStatus
+  } catch {
+    return undefined
+  }
+}
+
+interface LoopState {
+  kubeconfig: string
+  clusters: string[]
+  pods: (ProxyTarget & {kind: string})[]
+  cas: Record<string, {fingerprint: string}>
+}
+
+/**
+ * Every `intervalMs`: lists each cluster's objects; where anything changed since the last generation (and on the
+ * first round), regenerates every proxy of that cluster and writes the changed files. Also renews workload
+ * certificates when a cluster's CA changed (a virtual mesh wrote `cacerts`), as istiod's CA would sign new ones.
+ */
+export async function runIstiodLoop(dir: string, options: {intervalMs?: number; log?: (line: string) => void} = {}): Promise<never> {
+  const log = options.log ?? ((l: string) => process.stdout.write(`${new Date().toISOString()} ${l}\n`))
+  const {readDataPlaneState, renewWorkloadCerts} = await import('./index.js')
+  const oracle = oraclePath()
+  const seen = new Map<string, string>()
+  const status: IstiodStatus = {pid: process.pid, updatedAt: new Date().toISOString(), clusters: {}}
+  const writeStatus = () => {
+    status.updatedAt = new Date().toISOString()
+    writeFileSync(join(dir, `.${ISTIOD_STATUS}.tmp`), JSON.stringify(status, null, 2))
+    renameSync(join(dir, `.${ISTIOD_STATUS}.tmp`), join(dir, ISTIOD_STATUS))
+  }
+  for (;;) {
+    const state = readDataPlaneState(dir) as LoopState | undefined
+    if (!state) {
+      log(`no data plane in ${dir}: stopping`)
+      process.exit(0)
+    }
+    const kc = loadKubeconfig({kubeconfig: state.kubeconfig})
+    try {
+      const renewed = await renewWorkloadCerts(dir)
+      if (renewed.length) log(`workload certificates renewed for ${renewed.join(', ')} (their CA changed)`)
+    } catch (e) {
+      log(`renewing certificates failed: ${(e as Error).message}`)
+    }
+    for (const cluster of state.clusters) {
+      const started = Date.now()
+      try {
+        const inputs = await readClusterInputs(kc, cluster)
+        // The workload certificates too: renewed ones (here or by `demo traffic`) are pushed as SDS updates.
+        const fingerprint = `${inputs.fingerprint}\nca@${(readDataPlaneState(dir) as LoopState | undefined)?.cas?.[cluster]?.fingerprint ?? ''}`
+        if (seen.get(cluster) === fingerprint) continue
+        const work = mkdtempSync(join(tmpdir(), 'smh-istiod-'))
+        try {
+          let written = 0
+          const errors = new Set<string>()
+          const pods = state.pods.filter((p) => p.cluster === cluster)
+          for (const pod of pods) {
+            const r = await pushProxy(inputs, pod, work, oracle)
+            written += r.written.length
+            for (const e of r.errors) errors.add(e)
+          }
+          seen.set(cluster, fingerprint)
+          const prev = status.clusters[cluster]?.generation ?? 0
+          status.clusters[cluster] = {generation: prev + 1, at: new Date().toISOString(), proxies: pods.length, written, ms: Date.now() - started, errors: [...errors]}
+          log(`${cluster}: generation ${prev + 1}: ${pods.length} proxies, ${written} files changed, ${Date.now() - started} ms${errors.size ? `; Istio ignored: ${[...errors].join('; ')}` : ''}`)
+        } finally {
+          rmSync(work, {recursive: true, force: true})
+        }
+      } catch (e) {
+        const failed = (e as Error).message
+        status.clusters[cluster] = {...(status.clusters[cluster] ?? {generation: 0, at: '', proxies: 0, written: 0, ms: 0, errors: []}), failed}
+        log(`${cluster}: ${failed}`)
+      }
+    }
+    writeStatus()
+    await sleep(options.intervalMs ?? 2000)
+  }
+}
+
+/** Starts the loop as a detached process (its own process group; outlives `demo up`). */
+export function startIstiodLoop(dir: string, options: {detached?: boolean; intervalMs?: number} = {}): {pid: number; logFile: string} {
+  const logFile = join(dir, 'istiod.log')
+  appendFileSync(logFile, '')
+  const script = fileURLToPath(import.meta.url)
+  const started = startProcess('istiod stand-in', process.execPath, [script, 'loop', dir, String(options.intervalMs ?? 2000)], logFile, options.detached ?? true)
+  return {pid: started.pid, logFile}
+}
+
+export async function stopIstiodLoop(pid: number | undefined): Promise<void> {
+  if (pid && isAlive(pid)) await stopProcess(pid, 2000)
+}
+
+/** Waits until the loop has generated every cluster at least `afterGeneration` + 1 times (or throws after timeoutMs). */
+export async function waitForGeneration(dir: string, clusters: string[], since: Record<string, number> = {}, timeoutMs = 120_000): Promise<IstiodStatus> {
+  const end = Date.now() + timeoutMs
+  for (;;) {
+    const s = readIstiodStatus(dir)
+    if (s && clusters.every((c) => (s.clusters[c]?.generation ?? 0) > (since[c] ?? 0))) return s
+    if (Date.now() > end) throw new SmhError(`the istiod stand-in did not regenerate ${clusters.join(', ')} within ${timeoutMs / 1000}s (see ${join(dir, 'istiod.log')})`)
+    await sleep(250)
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href && process.argv[2] === 'loop') {
+  const [, , , dir, interval] = process.argv
+  process.on('SIGTERM', () => process.exit(0))
+  runIstiodLoop(dir, {intervalMs: Number(interval) || 2000}).catch((e) => {
+    process.stderr.write(`istiod stand-in: ${(e as Error).stack ?? e}\n`)
+    process.exit(1)
+  })
+}
+
+const INOTIFY = '/proc/sys/fs/inotify/max_user_instances'
+
+/**
+ * Envoy opens one inotify instance per file-based subscription (every EDS, RDS and SDS file, cds.json, lds.json),
+ * and all proxies run as uid 1337: the kernel's default of 128 instances per user is used up by a few proxies, and
+ * Envoy then aborts (`assert failure: inotify_fd_ >= 0`). Raises the limit to `atLeast` (root only); returns the
+ * previous value when it changed it, so `demo down` can put it back.
+ */
+export function raiseInotifyInstances(atLeast = 8192): number | undefined {
+  const current = Number(readFileSync(INOTIFY, 'utf8').trim())
+  if (current >= atLeast) return undefined
+  writeFileSync(INOTIFY, String(atLeast))
+  return current
+}
+
+export function restoreInotifyInstances(previous: number | undefined): void {
+  if (previous) writeFileSync(INOTIFY, String(previous))
+}
