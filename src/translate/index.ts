@@ -164,12 +164,13 @@ export function translate(input: TranslateInput): TranslateResult {
   const federationSubsets = new Map<string, Record<string, string>[]>()
   for (const key of subsets.keys()) federationSubsets.set(key, sortedSubsets(subsets.get(key)))
   const demand = federationDemand(accepted, settlement.conflicts, [...failovers.valid.values()] as CheckedFailover[])
-  objects.push(...translateFederation(context, virtualMeshes.accepted, {subsets: federationSubsets, outlierDetection, sources: federationSources}, demand))
+  // Not push(...): a fleet's federation is hundreds of thousands of objects, past the engine's argument limit.
+  for (const object of translateFederation(context, virtualMeshes.accepted, {subsets: federationSubsets, outlierDetection, sources: federationSources}, demand)) objects.push(object)
 
   for (const fs of failovers.valid.values()) objects.push(...translateFailover(context, fs as CheckedFailover, sortedSubsets(failoverSubsets.get(fs.id)), outlierDetection))
 
   const access = translateAccess(context, virtualMeshes.accepted)
-  objects.push(...access.objects)
+  for (const object of access.objects) objects.push(object)
   statuses.push(...access.statuses)
   for (const resource of input.resources) if (resource.kind === 'KubernetesCluster') statuses.push(newStatus(resource))
 

@@ -178,3 +178,11 @@ describe('estimate', () => {
     expect(estimateFederation(translate({resources: [vm({none: {}})], discovered: discovered()})).map((c) => c.federationObjects)).toEqual([0, 0, 0])
   })
 })
+
+describe('fleet size', () => {
+  it('permissive federation of 280,000 objects does not overflow the call stack (no push(...) of a whole list)', {timeout: 120_000}, () => {
+    const big = discovered(70_000).slice(0, 2)
+    const result = translate({resources: [{...vm({permissive: {}}), spec: {meshes: [{name: 'mesh-a'}, {name: 'mesh-b'}]}} as SmhResource], discovered: big, validate: false})
+    expect(result.clusters.a.length + result.clusters.b.length).toBe(2 * 2 * 70_000 + 2)
+  })
+})
