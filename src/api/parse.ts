@@ -69,16 +69,17 @@ export function parseDocuments(text: string, file: string): {objects: ParsedObje
   return yamlDocuments(text, file)
 }
 
-/** One JSON value as documents, with lines worked out lazily (from a YAML parse of the text) for messages. */
-function jsonDocuments(value: unknown, text: string, file: string): {objects: ParsedObject[]; problems: InputProblem[]} {
-  let parsed: {doc: Document; lineCounter: LineCounter} | undefined
-  const source = () => {
-    if (!parsed) {
-      const lineCounter = new LineCounter()
-      parsed = {doc: parseAllDocuments(text, {lineCounter, prettyErrors: false})[0] as Document, lineCounter}
-    }
-    return parsed
-  }
+/** Where things are in one parsed document: what line numbers come from. */
+interface LineSource {
+  doc: Document
+  lineCounter: LineCounter
+}
+
+/**
+ * Line lookups for one document, each working out its source (a YAML parse with a LineCounter) only when first
+ * asked: most inputs need no line at all, and then that parse never happens.
+ */
+function lazyLines(file: string, source: () => LineSource) {
   const lineOf = (prefix: (string | number)[]) => (path: (string | number)[]) => {
     const {doc, lineCounter} = source()
     const node = doc.getIn([...prefix, ...path], true)
@@ -90,30 +91,56 @@ function jsonDocuments(value: unknown, text: string, file: string): {objects: Pa
     const pair = isMap(parent) ? parent.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === path.at(-1)) : undefined
     return isNode(pair?.key) && pair.key.range ? lineCounter.linePos(pair.key.range[0]).line : lineOf(prefix)(path)
   }
-  const lazyOrigin = (prefix: (string | number)[]): Origin => {
+  let docLineValue: number | undefined
+  const docLine = () => {
+    if (docLineValue === undefined) {
+      const {doc, lineCounter} = source()
+      docLineValue = lineCounter.linePos(doc.contents?.range?.[0] ?? doc.range?.[0] ?? 0).line
+    }
+    return docLineValue
+  }
+  const originOf = (prefix: (string | number)[]): Origin => {
     let line: number | undefined
     return {file, get line() {
-      return (line ??= prefix.length ? lineOf(prefix)([]) ?? 1 : 1)
+      return (line ??= prefix.length ? lineOf(prefix)([]) ?? docLine() : docLine())
     }}
   }
-  return collectObjects(value, file, 1, lineOf, keyLineOf, lazyOrigin)
+  return {lineOf, keyLineOf, docLine, originOf}
+}
+
+/** Every document of a text with the positions of its nodes: for messages only. */
+function withLines(text: string): {docs: Document[]; lineCounter: LineCounter} {
+  const lineCounter = new LineCounter()
+  const documents = parseAllDocuments(text, {lineCounter, prettyErrors: false, uniqueKeys: true})
+  return {docs: Array.isArray(documents) ? documents : [documents as unknown as Document], lineCounter}
+}
+
+/** One JSON value as documents, with lines worked out lazily (from a YAML parse of the text) for messages. */
+function jsonDocuments(value: unknown, text: string, file: string): {objects: ParsedObject[]; problems: InputProblem[]} {
+  let lined: ReturnType<typeof withLines> | undefined
+  const lines = lazyLines(file, () => {
+    lined ??= withLines(text)
+    return {doc: lined.docs[0], lineCounter: lined.lineCounter}
+  })
+  return collectObjects(value, file, lines)
 }
 
 type LineOf = (prefix: (string | number)[]) => (path: (string | number)[]) => number | undefined
 
 /** A document's value → objects (a List's items, or the object itself), or a problem. */
-function collectObjects(value: unknown, file: string, docLine: number, lineOf: LineOf, keyLineOf: LineOf, originOf: (prefix: (string | number)[]) => Origin): {objects: ParsedObject[]; problems: InputProblem[]} {
+function collectObjects(value: unknown, file: string, lines: {lineOf: LineOf; keyLineOf: LineOf; docLine: () => number; originOf: (prefix: (string | number)[]) => Origin}): {objects: ParsedObject[]; problems: InputProblem[]} {
+  const {lineOf, keyLineOf, docLine, originOf} = lines
   const objects: ParsedObject[] = []
   const problems: InputProblem[] = []
   if (value === null || value === undefined) return {objects, problems}
   if (typeof value !== 'object' || Array.isArray(value)) {
-    problems.push({file, line: docLine, message: 'expected a Kubernetes object (apiVersion, kind, metadata), got ' + (Array.isArray(value) ? 'a list' : `a ${typeof value}`)})
+    problems.push({file, line: docLine(), message: 'expected a Kubernetes object (apiVersion, kind, metadata), got ' + (Array.isArray(value) ? 'a list' : `a ${typeof value}`)})
     return {objects, problems}
   }
   const record = value as Record<string, unknown>
   if (record.kind === 'List' || (typeof record.kind === 'string' && record.kind.endsWith('List') && Array.isArray(record.items))) {
     if (!Array.isArray(record.items)) {
-      problems.push({file, line: docLine, message: 'a List needs an items list'})
+      problems.push({file, line: docLine(), message: 'a List needs an items list'})
       return {objects, problems}
     }
     record.items.forEach((item, index) => {
@@ -128,14 +155,23 @@ function collectObjects(value: unknown, file: string, docLine: number, lineOf: L
   return {objects, problems}
 }
 
+/**
+ * YAML: parsed once without positions, values taken, the syntax trees dropped. Positions (a second parse, with a
+ * LineCounter) only when a message asks for a line; at once when the text has a syntax error.
+ */
 function yamlDocuments(text: string, file: string): {objects: ParsedObject[]; problems: InputProblem[]} {
-  const lineCounter = new LineCounter()
-  const documents = parseAllDocuments(text, {lineCounter, prettyErrors: false, uniqueKeys: true})
+  const parsed = parseAllDocuments(text, {prettyErrors: false, uniqueKeys: true})
+  const documents = Array.isArray(parsed) ? parsed : [parsed as unknown as Document]
   const objects: ParsedObject[] = []
   const problems: InputProblem[] = []
-  const docs = Array.isArray(documents) ? documents : [documents as unknown as Document]
-  for (const doc of docs) {
+  let lined: ReturnType<typeof withLines> | undefined
+  const source = (index: number) => () => {
+    lined ??= withLines(text)
+    return {doc: lined.docs[index], lineCounter: lined.lineCounter}
+  }
+  for (const [index, doc] of documents.entries()) {
     if (doc.errors.length > 0) {
+      const {lineCounter} = (lined ??= withLines(text))
       for (const error of doc.errors) {
         const line = error.linePos?.[0]?.line ?? lineCounter.linePos(error.pos[0]).line
         problems.push({file, line, message: `YAML syntax error: ${error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`})
@@ -144,18 +180,7 @@ function yamlDocuments(text: string, file: string): {objects: ParsedObject[]; pr
     }
     const value: unknown = doc.toJS({maxAliasCount: 100})
     if (value === null || value === undefined) continue
-    const docLine = lineCounter.linePos(doc.contents?.range?.[0] ?? doc.range?.[0] ?? 0).line
-    const lineOf = (prefix: (string | number)[]) => (path: (string | number)[]) => {
-      const node = doc.getIn([...prefix, ...path], true)
-      return isNode(node) && node.range ? lineCounter.linePos(node.range[0]).line : undefined
-    }
-    const keyLineOf = (prefix: (string | number)[]) => (path: (string | number)[]) => {
-      const parent = path.length ? doc.getIn([...prefix, ...path.slice(0, -1)], true) : undefined
-      const pair = isMap(parent) ? parent.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === path.at(-1)) : undefined
-      return isNode(pair?.key) && pair.key.range ? lineCounter.linePos(pair.key.range[0]).line : lineOf(prefix)(path)
-    }
-    const lines = (prefix: (string | number)[]) => ({file, line: prefix.length ? lineOf(prefix)([]) ?? docLine : docLine})
-    const collected = collectObjects(value, file, docLine, lineOf, keyLineOf, lines)
+    const collected = collectObjects(value, file, lazyLines(file, source(index)))
     objects.push(...collected.objects)
     problems.push(...collected.problems)
   }

@@ -48,3 +48,20 @@ describe('JSON input', () => {
     expect(messages('{"kind": "List", "items": [3]}', 'l.json').problems).toEqual(['l.json:1: items[0]: expected a Kubernetes object'])
   })
 })
+
+describe('YAML input', () => {
+  it('keeps no syntax tree: lines are worked out (by a second parse) only when asked, and are those of the text', () => {
+    const text = '# two documents\napiVersion: networking.smh.solo.io/v1alpha2\nkind: TrafficPolicy\nmetadata: {name: a}\nspec: {}\n---\napiVersion: networking.smh.solo.io/v1alpha2\nkind: TrafficPolicy\nmetadata: {name: b}\nspec:\n  requestTimeout: soon\n'
+    const parsed = parseDocuments(text, 'in.yaml')
+    expect(Object.getOwnPropertyDescriptor(parsed.objects[1].origin, 'line')?.get).toBeTypeOf('function')
+    expect(parsed.objects.map((o) => o.origin.line)).toEqual([2, 7])
+    expect(checkResources(parsed.objects).problems.map(formatProblem)).toEqual(['in.yaml:11: TrafficPolicy/service-mesh-hub/b: spec.requestTimeout: expected a duration such as 10s, 500ms or 2m, got string "soon"'])
+  })
+
+  it('a syntax error in one document names its line; the other documents still count', () => {
+    const parsed = parseDocuments('kind: A\nmetadata: {name: a}\n---\nkind: B\nmetadata: {name: [b\n---\nkind: C\nmetadata: {name: c}\n', 'in.yaml')
+    expect(parsed.problems.map(formatProblem)[0]).toMatch(/^in\.yaml:[56]: YAML syntax error/)
+    expect(parsed.objects.map((o) => o.object.kind)).toEqual(['A', 'C'])
+    expect(parsed.objects[1].origin.line).toBe(7)
+  })
+})
