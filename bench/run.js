@@ -7,6 +7,8 @@
 //     requests, on 4 local clusters seeded with the translate benchmark's world (bench/sync.js; a few minutes)
 //  5. discovery: live discovery of 3 clusters × 3,000 pods, time, pages and peak memory (bench/sync.js)
 //     sync and discovery share one set of seeded clusters; BENCH_SYNC_SCALE=1/3 (or 1/10) for a smaller world
+//  7. federation (issue 11): 3, 12 and 50 clusters × 1,000 services per federation mode (bench/federation.js), and
+//     `translate` end to end on a 12 × 300 fleet of JSON snapshots against JSON.parse + JSON.stringify (bench/cli.js)
 //  6. trust: the trust step of a virtual mesh (create virtualmesh) over 2 and 10 meshes, RSA 4096 and ECDSA P-256,
 //     root vs per-mesh intermediates vs key generation alone (bench/trust.js; a few minutes, RSA key generation)
 //  7. check: `kubectl smh check` over 3 clusters after the seed's walkthrough, wall time (bench/check.js)
@@ -71,6 +73,13 @@ if (wanted('controlplane')) {
 if (wanted('translate') && existsSync(join(root, 'bench', 'translate.js'))) {
   const r = spawnSync(process.execPath, ['--expose-gc', join(root, 'bench', 'translate.js')], {cwd: root, stdio: 'inherit'})
   if (r.status !== 0) process.exitCode = r.status ?? 1
+}
+
+if (wanted('federation')) {
+  for (const script of ['federation.js', 'cli.js']) {
+    const r = spawnSync(process.execPath, [join(root, 'bench', script)], {cwd: root, stdio: 'inherit'})
+    if (r.status !== 0) process.exitCode = r.status ?? 1
+  }
 }
 
 // One set of clusters for both (seeding is most of the time): bench/sync.js runs the sections asked for.

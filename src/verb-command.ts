@@ -51,7 +51,10 @@ export abstract class VerbCommand<T extends typeof Command> extends BaseCommand<
     const mgmt = await this.managementClient()
     this.exitOnInterrupt()
     const options = missing.length > 0 ? await this.wizard(verb, typed, mgmt, service) : {...(typed as WizardFlags[V]), mgmt}
-    await this.render(await this.withProgress((onProgress) => service({...options, onProgress})))
+    // The estimate (create virtualmesh) goes to stderr before anything is written; -o json/yaml carry it in the result.
+    const {estimateTable} = await import('./ui/verbs.js')
+    const onEstimate = this.format === 'table' ? (plan: {estimate?: Parameters<typeof estimateTable>[0]}) => plan.estimate && this.info(estimateTable(plan.estimate)) : undefined
+    await this.render(await this.withProgress((onProgress) => service({...options, onProgress, ...(onEstimate ? {onEstimate} : {})})))
   }
 
   /**

@@ -54,13 +54,124 @@ export function formatProblem(problem: InputProblem): string {
  * are reported with file and line, and parsing goes on with the other documents so that every problem is listed.
  */
 export function parseDocuments(text: string, file: string): {objects: ParsedObject[]; problems: InputProblem[]} {
+  // JSON (kubectl get -o json, our own -o json) is read as JSON: several times faster than as flow YAML and without a
+  // syntax tree. Lines are only needed for messages: the text is parsed as YAML for them when one is asked for.
+  const first = text.match(/^\s*(\S)/)?.[1]
+  if (first === '{' || first === '[') {
+    let value: unknown
+    try {
+      value = JSON.parse(text)
+    } catch {
+      value = undefined // not one JSON text (a syntax error, or YAML flow style): the YAML parser says where
+    }
+    if (value !== undefined) return jsonDocuments(value, text, file)
+  }
+  return yamlDocuments(text, file)
+}
+
+/** Where things are in one parsed document: what line numbers come from. */
+interface LineSource {
+  doc: Document
+  lineCounter: LineCounter
+}
+
+/**
+ * Line lookups for one document, each working out its source (a YAML parse with a LineCounter) only when first
+ * asked: most inputs need no line at all, and then that parse never happens.
+ */
+function lazyLines(file: string, source: () => LineSource) {
+  const lineOf = (prefix: (string | number)[]) => (path: (string | number)[]) => {
+    const {doc, lineCounter} = source()
+    const node = doc.getIn([...prefix, ...path], true)
+    return isNode(node) && node.range ? lineCounter.linePos(node.range[0]).line : undefined
+  }
+  const keyLineOf = (prefix: (string | number)[]) => (path: (string | number)[]) => {
+    const {doc, lineCounter} = source()
+    const parent = path.length ? doc.getIn([...prefix, ...path.slice(0, -1)], true) : undefined
+    const pair = isMap(parent) ? parent.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === path.at(-1)) : undefined
+    return isNode(pair?.key) && pair.key.range ? lineCounter.linePos(pair.key.range[0]).line : lineOf(prefix)(path)
+  }
+  let docLineValue: number | undefined
+  const docLine = () => {
+    if (docLineValue === undefined) {
+      const {doc, lineCounter} = source()
+      docLineValue = lineCounter.linePos(doc.contents?.range?.[0] ?? doc.range?.[0] ?? 0).line
+    }
+    return docLineValue
+  }
+  const originOf = (prefix: (string | number)[]): Origin => {
+    let line: number | undefined
+    return {file, get line() {
+      return (line ??= prefix.length ? lineOf(prefix)([]) ?? docLine() : docLine())
+    }}
+  }
+  return {lineOf, keyLineOf, docLine, originOf}
+}
+
+/** Every document of a text with the positions of its nodes: for messages only. */
+function withLines(text: string): {docs: Document[]; lineCounter: LineCounter} {
   const lineCounter = new LineCounter()
   const documents = parseAllDocuments(text, {lineCounter, prettyErrors: false, uniqueKeys: true})
+  return {docs: Array.isArray(documents) ? documents : [documents as unknown as Document], lineCounter}
+}
+
+/** One JSON value as documents, with lines worked out lazily (from a YAML parse of the text) for messages. */
+function jsonDocuments(value: unknown, text: string, file: string): {objects: ParsedObject[]; problems: InputProblem[]} {
+  let lined: ReturnType<typeof withLines> | undefined
+  const lines = lazyLines(file, () => {
+    lined ??= withLines(text)
+    return {doc: lined.docs[0], lineCounter: lined.lineCounter}
+  })
+  return collectObjects(value, file, lines)
+}
+
+type LineOf = (prefix: (string | number)[]) => (path: (string | number)[]) => number | undefined
+
+/** A document's value → objects (a List's items, or the object itself), or a problem. */
+function collectObjects(value: unknown, file: string, lines: {lineOf: LineOf; keyLineOf: LineOf; docLine: () => number; originOf: (prefix: (string | number)[]) => Origin}): {objects: ParsedObject[]; problems: InputProblem[]} {
+  const {lineOf, keyLineOf, docLine, originOf} = lines
   const objects: ParsedObject[] = []
   const problems: InputProblem[] = []
-  const docs = Array.isArray(documents) ? documents : [documents as unknown as Document]
-  for (const doc of docs) {
+  if (value === null || value === undefined) return {objects, problems}
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    problems.push({file, line: docLine(), message: 'expected a Kubernetes object (apiVersion, kind, metadata), got ' + (Array.isArray(value) ? 'a list' : `a ${typeof value}`)})
+    return {objects, problems}
+  }
+  const record = value as Record<string, unknown>
+  if (record.kind === 'List' || (typeof record.kind === 'string' && record.kind.endsWith('List') && Array.isArray(record.items))) {
+    if (!Array.isArray(record.items)) {
+      problems.push({file, line: docLine(), message: 'a List needs an items list'})
+      return {objects, problems}
+    }
+    record.items.forEach((item, index) => {
+      const origin = originOf(['items', index])
+      if (item === null || typeof item !== 'object' || Array.isArray(item)) {
+        problems.push({file, line: origin.line, message: `items[${index}]: expected a Kubernetes object`})
+      } else objects.push({object: item as Record<string, unknown>, origin, lineOf: lineOf(['items', index]), keyLineOf: keyLineOf(['items', index])})
+    })
+    return {objects, problems}
+  }
+  objects.push({object: record, origin: originOf([]), lineOf: lineOf([]), keyLineOf: keyLineOf([])})
+  return {objects, problems}
+}
+
+/**
+ * YAML: parsed once without positions, values taken, the syntax trees dropped. Positions (a second parse, with a
+ * LineCounter) only when a message asks for a line; at once when the text has a syntax error.
+ */
+function yamlDocuments(text: string, file: string): {objects: ParsedObject[]; problems: InputProblem[]} {
+  const parsed = parseAllDocuments(text, {prettyErrors: false, uniqueKeys: true})
+  const documents = Array.isArray(parsed) ? parsed : [parsed as unknown as Document]
+  const objects: ParsedObject[] = []
+  const problems: InputProblem[] = []
+  let lined: ReturnType<typeof withLines> | undefined
+  const source = (index: number) => () => {
+    lined ??= withLines(text)
+    return {doc: lined.docs[index], lineCounter: lined.lineCounter}
+  }
+  for (const [index, doc] of documents.entries()) {
     if (doc.errors.length > 0) {
+      const {lineCounter} = (lined ??= withLines(text))
       for (const error of doc.errors) {
         const line = error.linePos?.[0]?.line ?? lineCounter.linePos(error.pos[0]).line
         problems.push({file, line, message: `YAML syntax error: ${error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`})
@@ -69,35 +180,9 @@ export function parseDocuments(text: string, file: string): {objects: ParsedObje
     }
     const value: unknown = doc.toJS({maxAliasCount: 100})
     if (value === null || value === undefined) continue
-    const docLine = lineCounter.linePos(doc.contents?.range?.[0] ?? doc.range?.[0] ?? 0).line
-    const lineOf = (prefix: (string | number)[]) => (path: (string | number)[]) => {
-      const node = doc.getIn([...prefix, ...path], true)
-      return isNode(node) && node.range ? lineCounter.linePos(node.range[0]).line : undefined
-    }
-    const keyLineOf = (prefix: (string | number)[]) => (path: (string | number)[]) => {
-      const parent = path.length ? doc.getIn([...prefix, ...path.slice(0, -1)], true) : undefined
-      const pair = isMap(parent) ? parent.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === path.at(-1)) : undefined
-      return isNode(pair?.key) && pair.key.range ? lineCounter.linePos(pair.key.range[0]).line : lineOf(prefix)(path)
-    }
-    if (typeof value !== 'object' || Array.isArray(value)) {
-      problems.push({file, line: docLine, message: 'expected a Kubernetes object (apiVersion, kind, metadata), got ' + (Array.isArray(value) ? 'a list' : `a ${typeof value}`)})
-      continue
-    }
-    const record = value as Record<string, unknown>
-    if (record.kind === 'List' || (typeof record.kind === 'string' && record.kind.endsWith('List') && Array.isArray(record.items))) {
-      if (!Array.isArray(record.items)) {
-        problems.push({file, line: docLine, message: 'a List needs an items list'})
-        continue
-      }
-      record.items.forEach((item, index) => {
-        const itemLine = lineOf(['items', index])([]) ?? docLine
-        if (item === null || typeof item !== 'object' || Array.isArray(item)) {
-          problems.push({file, line: itemLine, message: `items[${index}]: expected a Kubernetes object`})
-        } else objects.push({object: item as Record<string, unknown>, origin: {file, line: itemLine}, lineOf: lineOf(['items', index]), keyLineOf: keyLineOf(['items', index])})
-      })
-      continue
-    }
-    objects.push({object: record, origin: {file, line: docLine}, lineOf: lineOf([]), keyLineOf: keyLineOf([])})
+    const collected = collectObjects(value, file, lazyLines(file, source(index)))
+    objects.push(...collected.objects)
+    problems.push(...collected.problems)
   }
   return {objects, problems}
 }

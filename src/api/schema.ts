@@ -173,7 +173,15 @@ export const virtualMeshSpec: Schema = obj({
     limited: obj({}),
     autoRestartPods: bool(),
   }, undefined, {'x-smh-one-of': [['shared', 'limited']]}),
-  federation: obj({permissive: obj({})}),
+  federation: obj({
+    permissive: obj({}, undefined, {description: 'Service Mesh Hub 0.9: every service of every mesh into every other mesh (also what federation: {} means)'}),
+    onDemand: obj({}, undefined, {description: 'Only what something routes to (a FailoverService backing service, a traffic-shift or mirror destination), only into the clusters that route to it'}),
+    none: obj({}, undefined, {description: 'Nothing federated: no cross-cluster routes or failover'}),
+    selectors: arr(obj({
+      trafficTargetSelectors: arr(trafficTargetSelector()),
+      meshes: arr(objectRef()),
+    }), {description: 'Gloo Mesh 1.1 style: the selected services into the listed meshes (every other member when none are listed), plus what routes need (as onDemand)'}),
+  }, undefined, {'x-smh-one-of': [['permissive', 'onDemand', 'none', 'selectors']]}),
   globalAccessPolicy: {type: 'string', enum: ['MESH_DEFAULT', 'ENABLED', 'DISABLED']},
 }, ['meshes'])
 

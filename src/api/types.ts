@@ -148,8 +148,36 @@ export interface VirtualMeshSpec {
     limited?: Record<string, never>
     autoRestartPods?: boolean
   }
-  federation?: {permissive?: Record<string, never>}
+  federation?: VirtualMeshFederation
   globalAccessPolicy?: 'MESH_DEFAULT' | 'ENABLED' | 'DISABLED'
+}
+
+/**
+ * One of: `permissive` (Service Mesh Hub 0.9, and what an empty or absent federation means), `onDemand` (only what
+ * something routes to), `none`, or Gloo Mesh 1.1 style `selectors`.
+ */
+export interface VirtualMeshFederation {
+  permissive?: Record<string, never>
+  onDemand?: Record<string, never>
+  none?: Record<string, never>
+  selectors?: FederationSelector[]
+}
+
+export interface FederationSelector {
+  /** Which services (empty: every service of the member meshes). */
+  trafficTargetSelectors?: TrafficTargetSelector[]
+  /** Into which member meshes (empty: every other member). */
+  meshes?: ObjectRef[]
+}
+
+export type FederationMode = 'permissive' | 'onDemand' | 'none' | 'selectors'
+
+export function federationMode(spec: VirtualMeshSpec): FederationMode {
+  const f = spec.federation
+  if (f?.onDemand) return 'onDemand'
+  if (f?.none) return 'none'
+  if (f?.selectors) return 'selectors'
+  return 'permissive'
 }
 
 export interface AccessPolicySpec {

@@ -44,10 +44,10 @@ matches no service or workload leaves its policy ACCEPTED, with a "warning:" lin
       return
     }
     const items = Object.values(clusters).flat()
-    const {renderJson, renderYaml} = await import('../ui/output.js')
-    if (format === 'json') this.log(renderJson({apiVersion: 'v1', kind: 'List', items, ...(statusesInOutput ? {statuses} : {})}))
-    else if (format === 'yaml') {
-      if (items.length) this.log(renderYaml(items, true))
-    } else this.log(objectTable(items))
+    // Streamed, one object at a time: the output of a fleet is tens of MB.
+    const {jsonListPieces, writePieces, yamlStreamPieces} = await import('../ui/output.js')
+    if (format === 'json') await writePieces(process.stdout, jsonListPieces({apiVersion: 'v1', kind: 'List'}, items, statusesInOutput ? {statuses} : {}))
+    else if (format === 'yaml') await writePieces(process.stdout, yamlStreamPieces(items))
+    else this.log(objectTable(items))
   }
 }

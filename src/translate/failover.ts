@@ -14,7 +14,7 @@ import type {Mesh, MeshService} from '../discovery/types.js'
 import {type IstioObject, type OutlierDetectionSettings, destinationRule, envoyFilter, serviceEntry} from './istio.js'
 import {type Context, describeMissingService, describeService, keyOf, newStatus, refKey, serviceLocalFqdn} from './model.js'
 import {envoyClusterName, federatedFqdn, passthroughSni, subsetName} from './naming.js'
-import type {Reachability} from './traffic-policy.js'
+import {type Reachability, unreachableReason} from './traffic-policy.js'
 import {meshNotFound} from './virtual-mesh.js'
 
 export const FAILOVER_STRATEGY_ANNOTATION = 'smh.solo.io/failover-strategy'
@@ -79,7 +79,10 @@ export function checkFailoverServices(
     for (const mesh of meshes) {
       for (const service of backing) {
         if (service.cluster !== mesh.cluster && reach.virtualMeshOf.get(service.mesh) && !reach.federatedMeshes.has(service.mesh)) {
-          status.errors.push(`mesh ${service.mesh} has no gateway with a tls port, so ${describeService({name: service.serviceName, namespace: service.namespace, clusterName: service.cluster})} cannot be reached from ${mesh.cluster}`)
+          const what = describeService({name: service.serviceName, namespace: service.namespace, clusterName: service.cluster})
+          status.errors.push(reach.unfederatedMeshes?.has(service.mesh)
+            ? `${what} cannot be reached from ${mesh.cluster}: ${unreachableReason(reach, service.mesh)}`
+            : `mesh ${service.mesh} has no gateway with a tls port, so ${what} cannot be reached from ${mesh.cluster}`)
         }
       }
     }

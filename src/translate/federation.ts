@@ -1,6 +1,13 @@
 /**
- * VirtualMesh federation (permissive): every service of every mesh is reachable from the other meshes of the
- * VirtualMesh as `<svc>.<ns>.svc.<cluster>.global`, through the serving cluster's gateway.
+ * VirtualMesh federation: services of one mesh reachable from the other meshes of the VirtualMesh as
+ * `<svc>.<ns>.svc.<cluster>.global`, through the serving cluster's gateway. Which services go where is the mode:
+ *  - permissive (Service Mesh Hub 0.9, `federation: {}` or none): every service into every other member;
+ *  - onDemand: a service only into the clusters that route to it (a FailoverService's backing service into the
+ *    FailoverService's meshes; a traffic-shift or mirror destination into the cluster of the policy's selected
+ *    services), scoped with exportTo to the namespaces that route there when the routes say (sourceSelector
+ *    namespaces); the passthrough Gateway only on clusters that serve something;
+ *  - selectors (Gloo Mesh 1.1): the selected services into the listed meshes, plus what onDemand would add;
+ *  - none: nothing.
  *
  * Current Istio has no tcp_cluster_rewrite filter (removed in 1.20), so instead of Service Mesh Hub's rewriting
  * EnvoyFilter the client presents the SNI the serving gateway already answers to, the one for the service's own
@@ -34,6 +41,18 @@ export interface FederationInputs {
   outlierDetection: Map<string, OutlierDetectionSettings>
   /** service key → the ids of the policies behind those */
   sources: Map<string, Set<string>>
+}
+
+/** service key → client cluster → the namespaces whose sidecars route to it, or '*' for all of them. */
+export type FederationDemand = Map<string, Map<string, Set<string> | '*'>>
+
+export function addDemand(demand: FederationDemand, serviceKey: string, cluster: string, namespaces: string[] | '*'): void {
+  let clusters = demand.get(serviceKey)
+  if (!clusters) demand.set(serviceKey, (clusters = new Map()))
+  const had = clusters.get(cluster)
+  if (had === '*') return
+  if (namespaces === '*') return void clusters.set(cluster, '*')
+  clusters.set(cluster, new Set([...(had ?? []), ...namespaces]))
 }
 
 export function federatedTlsSettings(port: ServicePort[], subset: string, host: string): TrafficPolicySettings {
@@ -76,18 +95,20 @@ function federatedSpecs(context: Context, server: Mesh, service: MeshService, in
   }
 }
 
-function federatedObjects(vm: AcceptedVirtualMesh, client: Mesh, specs: ReturnType<typeof federatedSpecs>, sources: string[], out: IstioObject[]): void {
+function federatedObjects(vm: AcceptedVirtualMesh, client: Mesh, specs: ReturnType<typeof federatedSpecs>, sources: string[], out: IstioObject[], exportTo?: string[]): void {
   const placement = {cluster: client.cluster, name: specs.host, namespace: client.installationNamespace, sources}
+  const scope = exportTo ? {exportTo} : {}
   out.push(
     serviceEntry(placement, {
       hosts: [specs.host],
+      ...scope,
       addresses: [], // filled with a stable virtual IP when the cluster's objects are complete
       location: 'MESH_INTERNAL',
       resolution: specs.resolution,
       ports: specs.entryPorts,
       endpoints: specs.endpoints,
     }),
-    destinationRule(placement, {host: specs.host, trafficPolicy: specs.trafficPolicy, ...(specs.subsets.length ? {subsets: specs.subsets} : {})}),
+    destinationRule(placement, {host: specs.host, trafficPolicy: specs.trafficPolicy, ...(specs.subsets.length ? {subsets: specs.subsets} : {}), ...scope}),
   )
 }
 
@@ -105,7 +126,32 @@ function passthroughGateway(vm: AcceptedVirtualMesh, server: Mesh, context: Cont
   )
 }
 
-export function translateFederation(context: Context, virtualMeshes: AcceptedVirtualMesh[], inputs: FederationInputs): IstioObject[] {
+/**
+ * The client meshes a service of `server` goes to under the VirtualMesh's mode, each with its exportTo (undefined:
+ * every namespace). Sorted as vm.meshes are, so the output order does not depend on how demand was found.
+ */
+export function federationTargets(vm: AcceptedVirtualMesh, server: Mesh, service: MeshService, demand: FederationDemand): {client: Mesh; exportTo?: string[]}[] {
+  const clients = vm.meshes.filter((client) => client !== server && client.cluster !== server.cluster)
+  if (vm.federation === 'permissive') return clients.map((client) => ({client}))
+  if (vm.federation === 'none') return []
+  const key = `${service.serviceName}/${service.namespace}/${service.cluster}`
+  const wanted = demand.get(key)
+  const everywhere = new Set<Mesh>()
+  for (const selector of vm.selected ?? []) if (selector.serviceKeys.has(key)) for (const mesh of selector.meshes) everywhere.add(mesh)
+  const targets: {client: Mesh; exportTo?: string[]}[] = []
+  for (const client of clients) {
+    if (everywhere.has(client)) {
+      targets.push({client})
+      continue
+    }
+    const namespaces = wanted?.get(client.cluster)
+    if (!namespaces) continue
+    targets.push(namespaces === '*' ? {client} : {client, exportTo: [...namespaces].sort()})
+  }
+  return targets
+}
+
+export function translateFederation(context: Context, virtualMeshes: AcceptedVirtualMesh[], inputs: FederationInputs, demand: FederationDemand = new Map()): IstioObject[] {
   const objects: IstioObject[] = []
   const servicesByMesh = new Map<string, MeshService[]>()
   for (const service of context.allServices) {
@@ -114,20 +160,25 @@ export function translateFederation(context: Context, virtualMeshes: AcceptedVir
     else servicesByMesh.set(service.mesh, [service])
   }
   for (const vm of virtualMeshes) {
-    if (vm.meshes.length < 2) continue
+    if (vm.meshes.length < 2 || vm.federation === 'none') continue
+    const permissive = vm.federation === 'permissive'
     for (const server of vm.meshes) {
       const services = servicesByMesh.get(server.name) ?? []
       if (server.gateways.length === 0 || services.length === 0) continue
       const gw = passthroughGateway(vm, server, context)
-      if (gw) objects.push(gw)
-      const clients = vm.meshes.filter((client) => client !== server && client.cluster !== server.cluster)
-      if (clients.length === 0) continue
+      // Permissive serves every service, so the Gateway always; the other modes only when something is federated.
+      if (gw && permissive) objects.push(gw)
+      let served = false
       for (const service of services) {
+        const targets = federationTargets(vm, server, service, demand)
+        if (targets.length === 0) continue
+        served = true
         const specs = federatedSpecs(context, server, service, inputs)
         // The sources annotation, worked out once per service (sorted, unique) rather than per object.
         const sources = specs.policies.length ? [[...new Set([vm.id, ...specs.policies])].sort().join(',')] : [vm.id]
-        for (const client of clients) federatedObjects(vm, client, specs, sources, objects)
+        for (const {client, exportTo} of targets) federatedObjects(vm, client, specs, sources, objects, exportTo)
       }
+      if (gw && !permissive && served) objects.push(gw)
     }
   }
   return objects

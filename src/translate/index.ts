@@ -10,9 +10,10 @@ import type {ClusterDiscovery, DiscoveryOptions, KubeObject} from '../discovery/
 import {translateAccess} from './access.js'
 import {settleTrafficPolicies} from './conflicts.js'
 import {type CheckedFailover, checkFailoverServices, translateFailover} from './failover.js'
-import {translateFederation} from './federation.js'
+import {type FederationDemand, addDemand, translateFederation} from './federation.js'
+import {FAILOVER_STRATEGY_ANNOTATION} from './failover.js'
 import {type IstioObject, KIND_ORDER, type OutlierDetectionSettings, destinationRule, validateIstioObject, virtualService} from './istio.js'
-import {buildContext, newStatus, serviceLocalFqdn} from './model.js'
+import {buildContext, keyOf, newStatus, serviceLocalFqdn} from './model.js'
 import {VirtualIpAllocator, subsetName} from './naming.js'
 import {sortRoutes} from './routes.js'
 import {selectServices, unmatchedWorkloadSelectors} from './selectors.js'
@@ -162,16 +163,48 @@ export function translate(input: TranslateInput): TranslateResult {
   for (const [key, sources] of subsetSources) federationSources.set(key, new Set([...(federationSources.get(key) ?? []), ...sources]))
   const federationSubsets = new Map<string, Record<string, string>[]>()
   for (const key of subsets.keys()) federationSubsets.set(key, sortedSubsets(subsets.get(key)))
-  objects.push(...translateFederation(context, virtualMeshes.accepted, {subsets: federationSubsets, outlierDetection, sources: federationSources}))
+  const demand = federationDemand(accepted, settlement.conflicts, [...failovers.valid.values()] as CheckedFailover[])
+  // Not push(...): a fleet's federation is hundreds of thousands of objects, past the engine's argument limit.
+  for (const object of translateFederation(context, virtualMeshes.accepted, {subsets: federationSubsets, outlierDetection, sources: federationSources}, demand)) objects.push(object)
 
   for (const fs of failovers.valid.values()) objects.push(...translateFailover(context, fs as CheckedFailover, sortedSubsets(failoverSubsets.get(fs.id)), outlierDetection))
 
   const access = translateAccess(context, virtualMeshes.accepted)
-  objects.push(...access.objects)
+  for (const object of access.objects) objects.push(object)
   statuses.push(...access.statuses)
   for (const resource of input.resources) if (resource.kind === 'KubernetesCluster') statuses.push(newStatus(resource))
 
   return {clusters: finalize(context.clusterNames, objects, input.validate ?? true), statuses: sortStatuses(statuses), discovery}
+}
+
+/**
+ * What routes to services in other clusters (on-demand federation): each accepted target's traffic-shift and mirror
+ * destinations, into the target's cluster, for the namespaces its routes are limited to (sourceSelector namespaces)
+ * or all; each valid FailoverService's remote backing services, into its meshes' clusters, for all namespaces (its
+ * EnvoyFilter applies to every sidecar). The locality strategy reaches the remote gateway directly: no demand.
+ */
+export function federationDemand(accepted: TrafficPolicyPlan[], conflicts: Map<string, Map<string, string[]>>, failovers: CheckedFailover[]): FederationDemand {
+  const demand: FederationDemand = new Map()
+  for (const plan of accepted) {
+    for (const {target, remote, errors} of plan.targets) {
+      if (errors.length || conflicts.get(plan.id)?.get(target.name)?.length) continue
+      if (remote.length === 0) continue
+      const namespaces = routedNamespaces(plan, target.cluster)
+      for (const service of remote) addDemand(demand, keyOf(service), target.cluster, namespaces)
+    }
+  }
+  for (const fs of failovers) {
+    if (fs.resource.metadata.annotations?.[FAILOVER_STRATEGY_ANNOTATION] === 'locality') continue
+    for (const mesh of fs.meshes) for (const service of fs.backing) if (service.cluster !== mesh.cluster) addDemand(demand, keyOf(service), mesh.cluster, '*')
+  }
+  return demand
+}
+
+/** The namespaces whose sidecars a policy's routes in `cluster` apply to: those of its sourceSelector when every entry there names some, else all. */
+function routedNamespaces(plan: TrafficPolicyPlan, cluster: string): string[] | '*' {
+  const sources = (plan.policy.spec.sourceSelector ?? []).filter((s) => !s.clusters?.length || s.clusters.includes(cluster))
+  if (sources.length === 0 || sources.some((s) => !s.namespaces?.length)) return '*'
+  return [...new Set(sources.flatMap((s) => s.namespaces!))]
 }
 
 function outlierDetectionOf(outputs: ReturnType<typeof settleTrafficPolicies>['outputs']): Map<string, OutlierDetectionSettings> {

@@ -40,6 +40,8 @@ export interface TargetPlan {
   routes: RouteContribution[]
   destinationRule: DestinationRuleContribution
   errors: string[]
+  /** Services in other clusters this target's routes send to (traffic shift, mirror): what on-demand federation federates. */
+  remote: MeshService[]
 }
 
 export interface TrafficPolicyPlan {
@@ -58,6 +60,15 @@ export interface Reachability {
   virtualMeshOf: Map<string, string>
   /** mesh names whose services other meshes of their VirtualMesh can reach (federation on, gateway present) */
   federatedMeshes: Set<string>
+  /** mesh names whose VirtualMesh says `federation: {none: {}}` */
+  unfederatedMeshes?: Set<string>
+}
+
+/** Why a mesh's services cannot be reached from the other meshes of its VirtualMesh. */
+export function unreachableReason(reach: Reachability, mesh: string): string {
+  return reach.unfederatedMeshes?.has(mesh)
+    ? `the VirtualMesh of ${mesh} has federation none (set spec.federation to onDemand: {} or permissive: {})`
+    : `${mesh} needs a gateway with a tls port`
 }
 
 export function failoverRefId(policyNamespace: string, ref: {name: string; namespace?: string}): string {
@@ -90,7 +101,7 @@ function destinationHost(
     const vmFrom = reach.virtualMeshOf.get(from.mesh)
     if (!vmFrom || vmFrom !== reach.virtualMeshOf.get(service.mesh) || !reach.federatedMeshes.has(service.mesh)) {
       return {
-        error: `${field}: ${describeService(ref)} is not reachable from cluster ${from.cluster}: meshes ${from.mesh} and ${service.mesh} must be in one VirtualMesh and ${service.mesh} needs a gateway with a tls port`,
+        error: `${field}: ${describeService(ref)} is not reachable from cluster ${from.cluster}: meshes ${from.mesh} and ${service.mesh} must be in one VirtualMesh and ${reach.unfederatedMeshes?.has(service.mesh) ? unreachableReason(reach, service.mesh) : `${service.mesh} needs a gateway with a tls port`}`,
       }
     }
     host = federatedFqdn(service.serviceName, service.namespace, service.cluster)
@@ -149,7 +160,8 @@ export function planTrafficPolicy(
 
   for (const target of targets) {
     const errors: string[] = []
-    const targetPlan: TargetPlan = {target, routes: [], destinationRule: {}, errors}
+    const targetPlan: TargetPlan = {target, routes: [], destinationRule: {}, errors, remote: []}
+    const remote: MeshService[] = []
     plan.targets.push(targetPlan)
     if (spec.outlierDetection) targetPlan.destinationRule.outlierDetection = outlierDetectionSettings(spec.outlierDetection)
     if (spec.mtls?.istio?.tlsMode) targetPlan.destinationRule.tls = {mode: spec.mtls.istio.tlsMode}
@@ -170,6 +182,7 @@ export function planTrafficPolicy(
             errors.push(resolved.error)
             continue
           }
+          if (resolved.service!.cluster !== target.cluster) remote.push(resolved.service!)
           const subsetLabels = destination.kubeService.subset
           if (subsetLabels && Object.keys(subsetLabels).length) {
             const problem = checkSubset(resolved.service!, subsetLabels, `${field}.kubeService`)
@@ -255,6 +268,7 @@ export function planTrafficPolicy(
       const resolved = destinationHost(context, reach, target, {...spec.mirror.kubeService, port: spec.mirror.port}, 'spec.mirror.kubeService')
       if (resolved.error) errors.push(resolved.error)
       else {
+        if (resolved.service!.cluster !== target.cluster) remote.push(resolved.service!)
         fields.mirror = {
           mirror: {host: resolved.host!, ...(resolved.port ? {port: {number: resolved.port}} : {})},
           ...(spec.mirror.percentage === undefined ? {} : {mirrorPercentage: {value: spec.mirror.percentage}}),
@@ -262,6 +276,7 @@ export function planTrafficPolicy(
       }
     }
     if (errors.length) continue
+    targetPlan.remote = remote
 
     // Multi-port services get one route copy per port, so the default destination keeps the request's port.
     const ports = target.ports.length > 1 ? target.ports.map((p) => p.port) : [undefined]

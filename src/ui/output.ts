@@ -33,3 +33,41 @@ export function renderYaml(data: unknown, asStream = false): string {
   if (asStream && Array.isArray(data)) return data.map((d) => stringify(d, {lineWidth: 0, aliasDuplicateObjects: false}).trimEnd()).join('\n---\n')
   return stringify(data, {lineWidth: 0, aliasDuplicateObjects: false}).trimEnd()
 }
+
+/**
+ * Writes text pieces to a stream in batches of about 1 MB, waiting when the stream asks (backpressure), so that a
+ * large output is never built as one string. The bytes are those of joining the pieces.
+ */
+export async function writePieces(out: NodeJS.WritableStream, pieces: Iterable<string>): Promise<void> {
+  let batch: string[] = []
+  let size = 0
+  const flush = async () => {
+    if (batch.length === 0) return
+    const text = batch.join('')
+    batch = []
+    size = 0
+    if (!out.write(text)) await new Promise<void>((resolve) => out.once('drain', resolve))
+  }
+  for (const piece of pieces) {
+    batch.push(piece)
+    size += piece.length
+    if (size >= 1 << 20) await flush()
+  }
+  await flush()
+}
+
+/** `renderJson({...head, items})` + newline, piece by piece: the same bytes, one item at a time. */
+export function* jsonListPieces(head: Record<string, unknown>, items: unknown[], tail: Record<string, unknown> = {}): Generator<string> {
+  const open = JSON.stringify(head, null, 2)
+  yield `${open.slice(0, -2)},\n  "items": [`
+  for (const [index, item] of items.entries()) yield `${index ? ',' : ''}\n    ${JSON.stringify(item, null, 2).replace(/\n/g, '\n    ')}`
+  yield items.length ? '\n  ]' : ']'
+  for (const [key, value] of Object.entries(tail)) yield `,\n  ${JSON.stringify(key)}: ${JSON.stringify(value, null, 2).replace(/\n/g, '\n  ')}`
+  yield '\n}\n'
+}
+
+/** `renderYaml(items, true)` + newline, piece by piece. */
+export function* yamlStreamPieces(items: unknown[]): Generator<string> {
+  for (const [index, item] of items.entries()) yield `${index ? '\n---\n' : ''}${stringify(item, {lineWidth: 0, aliasDuplicateObjects: false}).trimEnd()}`
+  if (items.length) yield '\n'
+}

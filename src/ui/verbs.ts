@@ -1,5 +1,5 @@
 import {resourceId} from '../api/types.js'
-import type {VerbResult} from '../services/verbs/author.js'
+import type {FederationEstimate, VerbResult} from '../services/verbs/author.js'
 import {renderTable} from './output.js'
 import {clusterTable, trustTable} from './sync.js'
 
@@ -11,6 +11,7 @@ export function verbTable(result: VerbResult): string {
     return `${resourceId(r)} ${result.dryRun ? `would be ${action} (dry run)` : action}`
   })
   if (result.dryRun) {
+    if (result.estimate) lines.unshift(estimateTable(result.estimate))
     const rows = Object.entries(result.objects ?? {}).flatMap(([cluster, objects]) => objects.map((o) => ({cluster, o})))
     lines.push(rows.length === 0 ? 'no Istio objects would be generated from it' : renderTable(rows, [
       {header: 'cluster', get: (r) => r.cluster},
@@ -26,6 +27,23 @@ export function verbTable(result: VerbResult): string {
     if (eventful || result.resources.some((r) => r.kind === 'VirtualMesh')) lines.push(trustTable(sync))
   }
   return lines.join('\n')
+}
+
+const MODE_WORDS: Record<string, string> = {onDemand: 'on-demand', permissive: 'all (permissive)', none: 'none', selectors: 'selectors'}
+
+/** The estimate of a VirtualMesh's federation: one row per member cluster. */
+export function estimateTable(estimate: FederationEstimate): string {
+  const head = `federation ${MODE_WORDS[estimate.mode] ?? estimate.mode}: estimate per cluster (Envoy clusters: outbound, per sidecar, counting every Service and generated ServiceEntry as visible)`
+  if (estimate.clusters.length === 0) return `${head}
+  no member cluster was discovered`
+  return [head, renderTable(estimate.clusters, [
+    {header: 'cluster', get: (c) => c.cluster},
+    {header: 'objects', get: (c) => String(c.objects)},
+    {header: 'of which federation', get: (c) => String(c.federationObjects)},
+    {header: 'remote services', get: (c) => String(c.federatedServices)},
+    {header: 'Envoy clusters/sidecar', get: (c) => String(c.envoyClustersPerSidecar)},
+    {header: 'of which remote', get: (c) => String(c.federatedEnvoyClusters)},
+  ])].join('\n')
 }
 
 /** -o json/yaml: the resources and notes, the sync's actions (not whole objects), and for a dry run the objects. */

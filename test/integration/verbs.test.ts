@@ -88,17 +88,24 @@ describe('bad input before anything is authored: exit 2, one line with the neare
 })
 
 describe('--dry-run writes nothing and shows what would be generated', () => {
-  it('create virtualmesh --dry-run: the VirtualMesh and its objects per cluster, as a table and as JSON', async () => {
+  it('create virtualmesh --dry-run: the VirtualMesh and its objects per cluster, as a table and as JSON, with the estimate', async () => {
     const mark = env.markAudit()
-    const table = await smh([...WALKTHROUGH.vm, '--dry-run'])
+    const table = await smh([...WALKTHROUGH.vm, '--federation', 'all', '--dry-run'])
     ok(table)
     expect(table.stdout).toContain('VirtualMesh/service-mesh-hub/virtual-mesh would be created (dry run)')
     expect(table.stdout).toMatch(/kind2\s+ServiceEntry\s+istio-system\s+reviews\.default\.svc\.kind3\.global/)
-    const json = await smh([...WALKTHROUGH.vm, '--dry-run', '-o', 'json'])
+    expect(table.stdout).toMatch(/federation all \(permissive\): estimate per cluster[\s\S]*kind2\s+\d+\s+\d+\s+4\s/)
+    // The default, on-demand: nothing routes across clusters yet, so nothing federated.
+    const onDemand = JSON.parse((await smh([...WALKTHROUGH.vm, '--dry-run', '-o', 'json'])).stdout)
+    expect(onDemand.resources[0].spec.federation).toEqual({onDemand: {}})
+    expect(onDemand.estimate.clusters.map((c: {federatedServices: number}) => c.federatedServices)).toEqual([0, 0])
+    const json = await smh([...WALKTHROUGH.vm, '--federation', 'all', '--dry-run', '-o', 'json'])
     ok(json)
     const data = JSON.parse(json.stdout)
     expect(data.dryRun).toBe(true)
     expect(data.resources.map((r: {kind: string; metadata: {name: string}}) => `${r.kind}/${r.metadata.name}`)).toEqual(['VirtualMesh/virtual-mesh'])
+    expect(data.estimate).toMatchObject({mode: 'permissive', meshClusters: ['kind2', 'kind3']})
+    expect(data.estimate.clusters.map((c: {federatedServices: number}) => c.federatedServices)).toEqual([4, 4])
     expect(data.objects.kind2.length).toBeGreaterThan(0)
     expect(data.objects.kind3.length).toBeGreaterThan(0)
     for (const o of [...data.objects.kind2, ...data.objects.kind3]) expect(o.metadata.annotations['smh.solo.io/sources']).toContain('VirtualMesh/service-mesh-hub/virtual-mesh')
@@ -124,8 +131,8 @@ describe('the seed walkthrough with the verbs only', () => {
     expect(shift.stdout).toContain('TrafficPolicy/default/reviews-shift-failover created')
   })
 
-  it('the Istio objects in kind2 and kind3 equal the golden seed case\'s', async () => {
-    const expected = (await runCase(goldenCases().find((c) => c.name === 'seed-failover')!)).result!
+  it('the Istio objects in kind2 and kind3 equal the golden seed case\'s under on-demand federation (the verb\'s default)', async () => {
+    const expected = (await runCase(goldenCases().find((c) => c.name === 'on-demand-seed')!)).result!
     for (const cluster of ['kind2', 'kind3']) {
       const live = await generated(cluster)
       const want = new Map(expected.clusters[cluster].map((o) => [`${o.kind}/${o.metadata.namespace}/${o.metadata.name}`, {spec: o.spec, labels: o.metadata.labels, annotations: o.metadata.annotations}]))

@@ -8,7 +8,11 @@ export default class CreateVirtualMesh extends VerbCommand<typeof CreateVirtualM
 syncs, as apply -f would. Sync's trust step gives every mesh an intermediate CA signed by one root: a generated root
 (RSA 4096 by default, ECDSA P-256 with --ca-key-algorithm ecdsa) kept in the management cluster, or your own with
 --root-ca-secret (a Secret there holding root-cert.pem and key.pem). With --auto-restart-pods istiod and the gateways
-are restarted to load it. Federation makes each mesh's services reachable from the others. A mesh can be in one
+are restarted to load it. Federation makes services of one mesh reachable from the others: --federation on-demand
+(the default for a new VirtualMesh) federates a service only into the clusters that route to it (a FailoverService's
+backing service, a traffic-shift or mirror destination); all federates every service into every other mesh, as
+Service Mesh Hub 0.9 did (spec.federation.permissive); none federates nothing. Before writing, it prints the estimate
+per cluster: objects generated and outbound Envoy clusters per sidecar (also under "estimate" in -o json). A mesh can be in one
 VirtualMesh only. Running it again with the same NAME updates the VirtualMesh.
 On a terminal without the required flags, a wizard asks for them.`
   static override examples = [
@@ -24,7 +28,8 @@ On a terminal without the required flags, a wizard asks for them.`
     'ca-key-algorithm': Flags.option({summary: 'Key of the generated root CA (default rsa: RSA 4096).', options: ['rsa', 'ecdsa'] as const})(),
     'auto-restart-pods': Flags.boolean({summary: 'Restart istiod and the gateways so they load the new certificates.'}),
     'global-access-policy': Flags.option({summary: 'enabled: deny what no AccessPolicy allows (default disabled).', options: ['enabled', 'disabled'] as const})(),
-    'no-federation': Flags.boolean({summary: 'Leave spec.federation out.'}),
+    federation: Flags.option({summary: 'Which services are federated: on-demand (default for a new VirtualMesh; what routes use), all (SMH permissive), none.', options: ['on-demand', 'all', 'none'] as const})(),
+    'no-federation': Flags.boolean({summary: 'Deprecated: the same as --federation none.', deprecated: {message: '--no-federation is deprecated; use --federation none'}}),
     ...VerbCommand.verbFlags,
   }
 
@@ -33,7 +38,7 @@ On a terminal without the required flags, a wizard asks for them.`
     const {flags} = this
     await this.runVerb('create virtualmesh', {
       name: this.args.name, mesh: flags.mesh, rootCaSecret: flags['root-ca-secret'], caKeyAlgorithm: flags['ca-key-algorithm'],
-      autoRestartPods: flags['auto-restart-pods'], globalAccessPolicy: flags['global-access-policy'], noFederation: flags['no-federation'],
+      autoRestartPods: flags['auto-restart-pods'], globalAccessPolicy: flags['global-access-policy'], federation: flags.federation, noFederation: flags['no-federation'],
     }, createVirtualMeshMissing, createVirtualMesh)
   }
 }

@@ -15,6 +15,9 @@ import {UsageError} from '../../errors.js'
 import type {ClusterClient} from '../../kube/client.js'
 import {sourcesOf} from '../../kube/managed.js'
 import type {IstioObject} from '../../translate/index.js'
+import type {estimateVirtualMesh} from '../../translate/estimate.js'
+
+export type FederationEstimate = ReturnType<typeof estimateVirtualMesh>
 import {type ManagementResources, readManagementResources} from '../management.js'
 import {didYouMean, nearest} from '../nearest.js'
 import {type ApplyResult, applyResourceObjects, checkResourceObjects} from '../resources.js'
@@ -36,6 +39,8 @@ export interface VerbOptions {
    * the write all use one read). Without it the verb reads it.
    */
   world?: LiveWorld
+  /** Called with the plan before anything is written (create virtualmesh prints its estimate there). */
+  onEstimate?: (plan: Plan) => void
 }
 
 /** What the verbs check flags against (pure data). */
@@ -67,12 +72,15 @@ export interface VerbResult {
   /** --dry-run: per cluster, the Istio objects generated from these resources. */
   objects?: Record<string, IstioObject[]>
   sync?: SyncResult
+  /** create virtualmesh: what its federation costs per cluster, worked out before anything is written. */
+  estimate?: FederationEstimate
 }
 
 /** Plain data out of a verb's pure part: the resources to write and what to tell the user. */
 export interface Plan {
   resources: SmhResource[]
   notes: string[]
+  estimate?: FederationEstimate
 }
 
 export async function readWorld(mgmt: ClusterClient, onProgress?: (event: ProgressEvent) => void): Promise<LiveWorld> {
@@ -94,10 +102,11 @@ export async function author(world: LiveWorld, plan: Plan, options: VerbOptions)
     const ids = new Set(plan.resources.map(resourceId))
     const objects = Object.fromEntries(Object.entries(checked.translation.clusters).map(([cluster, list]) => [cluster, list.filter((o) => sourcesOf(o).some((s) => ids.has(s)))]))
     const applied = plan.resources.map((r) => ({resource: resourceId(r), action: world.stored.stored.has(resourceId(r)) ? 'configured' as const : 'created' as const}))
-    return {dryRun: true, resources: plan.resources, notes: plan.notes, applied, objects}
+    return {dryRun: true, resources: plan.resources, notes: plan.notes, applied, objects, ...(plan.estimate ? {estimate: plan.estimate} : {})}
   }
+  options.onEstimate?.(plan)
   const result = await applyResourceObjects(plan.resources, write)
-  return {dryRun: false, resources: plan.resources, notes: plan.notes, applied: result.applied, ...(result.sync ? {sync: result.sync} : {})}
+  return {dryRun: false, resources: plan.resources, notes: plan.notes, applied: result.applied, ...(result.sync ? {sync: result.sync} : {}), ...(plan.estimate ? {estimate: plan.estimate} : {})}
 }
 
 // ---- checks: each throws a one-line UsageError naming the value, the flag and the nearest valid choice ----

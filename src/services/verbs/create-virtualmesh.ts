@@ -11,6 +11,7 @@ import {
 } from './author.js'
 
 import {CA_KEY_ALGORITHM_ANNOTATION} from '../../api/types.js'
+import {estimateVirtualMesh} from '../../translate/estimate.js'
 
 export interface CreateVirtualMeshOptions extends VerbOptions {
   name?: string
@@ -20,8 +21,15 @@ export interface CreateVirtualMeshOptions extends VerbOptions {
   caKeyAlgorithm?: 'rsa' | 'ecdsa'
   autoRestartPods?: boolean
   globalAccessPolicy?: 'enabled' | 'disabled'
+  /** on-demand (default for a new VirtualMesh): only what routes use; all: SMH's permissive; none. */
+  federation?: FederationFlag
+  /** Deprecated spelling of `--federation none`. */
   noFederation?: boolean
 }
+
+export const FEDERATION_FLAGS = ['on-demand', 'all', 'none'] as const
+export type FederationFlag = (typeof FEDERATION_FLAGS)[number]
+const FEDERATION_SPEC: Record<FederationFlag, VirtualMeshSpec['federation']> = {'on-demand': {onDemand: {}}, all: {permissive: {}}, none: {none: {}}}
 
 export function createVirtualMeshMissing(options: Partial<CreateVirtualMeshOptions>): string[] {
   return [...(options.name ? [] : ['NAME']), ...(options.mesh?.length ? [] : ['--mesh'])]
@@ -56,20 +64,30 @@ export function planCreateVirtualMesh(world: World, options: Omit<CreateVirtualM
     throw new UsageError(`--ca-key-algorithm ${options.caKeyAlgorithm}: the key of --root-ca-secret ${options.rootCaSecret} is used as it is; leave one of them out`)
   }
   const notes: string[] = []
+  if (options.noFederation && options.federation && options.federation !== 'none') {
+    throw new UsageError(`--no-federation contradicts --federation ${options.federation}; give only --federation (--no-federation is the deprecated spelling of --federation none)`)
+  }
+  if (options.noFederation) notes.push('--no-federation is deprecated: it means --federation none (nothing federated; cross-cluster routes and failover are INVALID)')
+  // A re-run without --federation keeps the stored VirtualMesh's mode (an update changes what it is asked to).
+  const stored = world.resources.find((r) => r.kind === 'VirtualMesh' && resourceId(r) === id) as VirtualMesh | undefined
+  const federation: VirtualMeshSpec['federation'] = options.noFederation ? FEDERATION_SPEC.none
+    : options.federation ? FEDERATION_SPEC[options.federation]
+      : stored ? stored.spec.federation : FEDERATION_SPEC['on-demand']
   const spec: VirtualMeshSpec = {
     meshes: meshes.map(meshRef),
     mtlsConfig: {
       shared: {rootCertificateAuthority: options.rootCaSecret ? {secret: rootSecretRef(options.rootCaSecret, namespace)} : {generated: {}}},
       ...(options.autoRestartPods ? {autoRestartPods: true} : {}),
     },
-    ...(options.noFederation ? {} : {federation: {permissive: {}}}),
+    ...(federation ? {federation} : {}),
     ...(options.globalAccessPolicy ? {globalAccessPolicy: options.globalAccessPolicy === 'enabled' ? 'ENABLED' : 'DISABLED'} : {}),
   }
-  if (options.noFederation) notes.push('--no-federation: spec.federation is left out (Service Mesh Hub 0.9 has one mode, permissive, and federates the meshes of a VirtualMesh either way)')
   if (!options.autoRestartPods) notes.push(`istiod and the gateways load the new cacerts only when restarted: add --auto-restart-pods, or kubectl rollout restart deployment -n istio-system in each cluster`)
   const annotations = options.caKeyAlgorithm === 'ecdsa' ? {[CA_KEY_ALGORITHM_ANNOTATION]: 'ecdsa'} : undefined
   const vm: VirtualMesh = resource('VirtualMesh', name, namespace, spec, annotations)
-  return {resources: [vm], notes}
+  // What it will cost, before anything is written: objects per cluster and Envoy clusters per sidecar (pure).
+  const estimate = estimateVirtualMesh(world.resources, world.discovery, vm)
+  return {resources: [vm], notes, estimate}
 }
 
 /** The user's root must be in the management cluster with both keys (checked before anything is written). */

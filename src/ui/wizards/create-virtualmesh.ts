@@ -11,13 +11,14 @@ export interface CreateVirtualMeshFlags extends CommonVerbFlags {
   caKeyAlgorithm?: 'rsa' | 'ecdsa'
   autoRestartPods?: boolean
   globalAccessPolicy?: 'enabled' | 'disabled'
+  federation?: 'on-demand' | 'all' | 'none'
   noFederation?: boolean
 }
 
 export const createVirtualMeshShape: VerbShape = {
   verb: 'create virtualmesh',
   positional: ['name'],
-  order: ['mesh', 'rootCaSecret', 'caKeyAlgorithm', 'autoRestartPods', 'globalAccessPolicy', 'noFederation', ...COMMON_ORDER],
+  order: ['mesh', 'rootCaSecret', 'caKeyAlgorithm', 'autoRestartPods', 'globalAccessPolicy', 'federation', 'noFederation', ...COMMON_ORDER],
 }
 
 /**

@@ -164,6 +164,51 @@ describe('xDS oracle on the translator output: the must-show cases', () => {
   })
 })
 
+describe('xDS oracle: federation on demand routes exactly as permissive (issue 11)', () => {
+  /** What a call compiles to on one proxy: the route taken, its weighted clusters, and each cluster's aggregate children. */
+  async function compiled(name: string, calls: string[]) {
+    const c = await loadCase(name)
+    const r = await oracle(c, 'kind2', podOf(c, 'kind2', app('productpage')), calls)
+    const vhosts = Object.fromEntries(r.routes.flatMap((rc) => (rc.virtualHosts ?? []).filter((vh: any) => !vh.name.includes('.global') && /reviews|details|ratings/.test(vh.name)).map((vh: any) => [`${rc.name} ${vh.name}`, vh.routes])))
+    const sims = (r.simulations ?? []).map((s) => ({
+      call: s.call, virtualHost: s.virtualHost, route: s.route, cluster: s.cluster, error: s.error,
+      weighted: (s.weightedClusters ?? []).map((w) => ({...w, children: aggregateChildren(findCluster(r, w.name)) ?? null, built: Boolean(findCluster(r, w.name))})),
+      children: s.cluster ? aggregateChildren(findCluster(r, s.cluster)) ?? null : null,
+    }))
+    return {r, vhosts, sims}
+  }
+
+  it('seed: productpage → reviews takes the same route to the same aggregate with the same children, with far fewer Envoy clusters', async () => {
+    const calls = ['http://reviews:9080/', 'http://details:9080/', 'http://ratings:9080/']
+    const permissive = await compiled('seed-failover', calls)
+    const onDemand = await compiled('on-demand-seed', calls)
+    expect(onDemand.sims).toEqual(permissive.sims)
+    expect(onDemand.sims[0]).toMatchObject({cluster: 'outbound|9080||reviews-failover.default.global', children: ['outbound|9080||reviews.default.svc.cluster.local', 'outbound|9080||reviews.default.svc.kind3.global']})
+    expect(onDemand.vhosts).toEqual(permissive.vhosts)
+    const federated = (r: OracleResult) => r.clusters.map((cl) => cl.name).filter((n) => FEDERATED.test(n)).sort()
+    expect(federated(onDemand.r)).toEqual(['outbound|9080||reviews.default.svc.kind3.global'])
+    expect(federated(permissive.r).length).toBeGreaterThan(federated(onDemand.r).length)
+    // Everything the routes reach is built, with the same TLS (SNI) and outlier detection as under permissive.
+    const remote = 'outbound|9080||reviews.default.svc.kind3.global'
+    expect(findCluster(onDemand.r, remote)?.transportSocket).toEqual(findCluster(permissive.r, remote)?.transportSocket)
+    expect(findCluster(onDemand.r, remote)?.outlierDetection).toEqual(findCluster(permissive.r, remote)?.outlierDetection)
+  })
+
+  it('the 75/25 shift and the mirror: same routes, weights and clusters as permissive; ratings (sources in default only) reaches kind3', async () => {
+    const calls = ['http://reviews:9080/', 'http://details:9080/']
+    const permissive = await compiled('traffic-shift-across-clusters', calls)
+    const onDemand = await compiled('on-demand-shift', calls)
+    expect(onDemand.sims).toEqual(permissive.sims)
+    expect(onDemand.sims[0].weighted.map((w) => [w.weight, w.built])).toEqual([[75, true], [25, true]])
+    const reviews = (v: Record<string, unknown>) => Object.fromEntries(Object.entries(v).filter(([k]) => /reviews|details/.test(k)))
+    expect(reviews(onDemand.vhosts)).toEqual(reviews(permissive.vhosts))
+    const c = await loadCase('on-demand-shift')
+    const r = await oracle(c, 'kind2', podOf(c, 'kind2', app('productpage')), ['http://ratings:9080/'])
+    expect(r.simulations?.[0]).toMatchObject({cluster: 'outbound|9080||ratings.default.svc.kind3.global'})
+    expect(r.simulations?.[0].error).toBeUndefined()
+  })
+})
+
 /** The first object, depth first, that satisfies pred. */
 function findDeep(o: any, pred: (o: any) => boolean): any {
   if (o === null || typeof o !== 'object') return undefined

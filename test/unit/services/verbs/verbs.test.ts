@@ -61,8 +61,8 @@ const FS = {name: 'reviews-failover', hostname: 'reviews-failover.default.global
 const SHIFT = {service: 'kind2/default/reviews', toFailover: 'reviews-failover', namespace: 'default'}
 
 describe('the seed walkthrough, as flags', () => {
-  it('create virtualmesh builds the seed\'s VirtualMesh', () => {
-    expect(planCreateVirtualMesh(world(), VM).resources).toEqual([seedNamed('virtual-mesh')])
+  it('create virtualmesh --federation all builds the seed\'s VirtualMesh (SMH 0.9 permissive)', () => {
+    expect(planCreateVirtualMesh(world(), {...VM, federation: 'all'}).resources).toEqual([seedNamed('virtual-mesh')])
   })
 
   it('set outlier with --name mgmt-reviews-outlier builds the seed\'s TrafficPolicy', () => {
@@ -81,13 +81,16 @@ describe('the seed walkthrough, as flags', () => {
     expect(planShiftTraffic(world(stored), SHIFT).resources).toEqual([seedNamed('reviews-shift-failover')])
   })
 
-  it('the four verbs, each planned on what the earlier ones stored, translate to the golden seed case\'s objects', async () => {
+  it.each([
+    {label: '--federation all', federation: {federation: 'all' as const}, golden: 'seed-failover'},
+    {label: 'the default (on-demand)', federation: {}, golden: 'on-demand-seed'},
+  ])('the four verbs (create virtualmesh with $label), each planned on what the earlier ones stored, translate to golden case $golden', {timeout: 30_000}, async ({federation, golden}) => {
     const stored: SmhResource[] = []
-    stored.push(...planCreateVirtualMesh(world(stored), VM).resources)
+    stored.push(...planCreateVirtualMesh(world(stored), {...VM, ...federation}).resources)
     stored.push(...planSetOutlier(world(stored), OUTLIER).resources)
     stored.push(...planAddFailoverService(world(stored), FS).resources)
     stored.push(...planShiftTraffic(world(stored), SHIFT).resources)
-    const expected = (await runCase(goldenCases().find((c) => c.name === 'seed-failover')!)).result!
+    const expected = (await runCase(goldenCases().find((c) => c.name === golden)!)).result!
     const ours = translate({resources: stored, snapshots})
     expect(ours.clusters).toEqual(expected.clusters)
     expect(ours.statuses.map((s) => s.state)).toEqual(expected.statuses.map(() => 'ACCEPTED'))
@@ -213,9 +216,34 @@ describe('the other verbs', () => {
     expect(own.spec).toEqual({
       meshes: [{name: 'istiod-istio-system-kind2', namespace: 'service-mesh-hub'}, {name: 'istiod-istio-system-kind3', namespace: 'service-mesh-hub'}],
       mtlsConfig: {shared: {rootCertificateAuthority: {secret: {name: 'my-root', namespace: 'service-mesh-hub'}}}, autoRestartPods: true},
+      federation: {none: {}},
       globalAccessPolicy: 'ENABLED',
     })
     expect(usage(() => planCreateVirtualMesh(world(), {...VM, rootCaSecret: 'a/b', caKeyAlgorithm: 'ecdsa'}))).toContain('--ca-key-algorithm ecdsa')
+  })
+
+  it('create virtualmesh --federation: on-demand by default for a new VirtualMesh, all = permissive, none; --no-federation = none (deprecated); the estimate per member cluster', () => {
+    const spec = (options: Record<string, unknown>) => planCreateVirtualMesh(world(), {...VM, name: 'fleet', ...options}).resources[0].spec as {federation?: unknown}
+    expect(spec({}).federation).toEqual({onDemand: {}})
+    expect(spec({federation: 'on-demand'}).federation).toEqual({onDemand: {}})
+    expect(spec({federation: 'all'}).federation).toEqual({permissive: {}})
+    expect(spec({federation: 'none'}).federation).toEqual({none: {}})
+    expect(spec({noFederation: true}).federation).toEqual({none: {}})
+    expect(planCreateVirtualMesh(world(), {...VM, name: 'fleet', noFederation: true}).notes.join('\n')).toContain('--no-federation is deprecated: it means --federation none')
+    expect(usage(() => planCreateVirtualMesh(world(), {...VM, name: 'fleet', noFederation: true, federation: 'all'}))).toContain('--no-federation contradicts --federation all')
+    const estimate = (federation: 'all' | 'on-demand') => planCreateVirtualMesh(world(), {...VM, name: 'fleet', federation}).estimate!
+    expect(estimate('all').mode).toBe('permissive')
+    expect(estimate('all').clusters.map((c) => c.cluster)).toEqual(['kind2', 'kind3'])
+    // The bookinfo clusters: 4 services each, all federated under all, nothing routes across under on-demand.
+    expect(estimate('all').clusters.map((c) => c.federatedServices)).toEqual([4, 4])
+    expect(estimate('on-demand').clusters.map((c) => [c.federatedServices, c.federationObjects])).toEqual([[0, 0], [0, 0]])
+    expect(estimate('all').clusters[0].envoyClustersPerSidecar).toBeGreaterThan(estimate('on-demand').clusters[0].envoyClustersPerSidecar)
+  })
+
+  it('re-running create virtualmesh without --federation keeps the stored mode', () => {
+    const stored = seedNamed('virtual-mesh')
+    expect((planCreateVirtualMesh(world([stored]), VM).resources[0].spec as {federation?: unknown}).federation).toEqual((stored.spec as {federation?: unknown}).federation)
+    expect((planCreateVirtualMesh(world([stored]), {...VM, federation: 'on-demand'}).resources[0].spec as {federation?: unknown}).federation).toEqual({onDemand: {}})
   })
 
   it('re-running create virtualmesh with the same name is an update, not "already in"', () => {
