@@ -59,7 +59,7 @@ describe('kubectl smh demo up | status | down', () => {
       'install',
       'register cluster kind2 --remote-context kind2',
       'register cluster kind3 --remote-context kind3',
-      'create virtualmesh virtual-mesh --mesh istiod-istio-system-kind2 --mesh istiod-istio-system-kind3 --auto-restart-pods',
+      'create virtualmesh virtual-mesh --mesh istiod-istio-system-kind2 --mesh istiod-istio-system-kind3 --auto-restart-pods --federation all',
       'set outlier kind2/default/reviews kind3/default/reviews --name mgmt-reviews-outlier --consecutive-errors 1 --interval 10s --base-ejection-time 2m',
       'add failoverservice reviews-failover --hostname reviews-failover.default.global --port 9080/http --backing kind2/default/reviews --backing kind3/default/reviews',
       'shift traffic kind2/default/reviews --to-failover reviews-failover -n default',

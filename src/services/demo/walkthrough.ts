@@ -77,8 +77,9 @@ export function walkthroughSteps(options: WalkthroughOptions): WalkthroughStep[]
     })),
     {
       title: 'One virtual mesh: a shared root of trust and federation',
-      argv: ['create', 'virtualmesh', 'virtual-mesh', ...meshes.flatMap((m) => ['--mesh', m]), '--auto-restart-pods'],
-      run: async () => verbOutcome(await createVirtualMesh({...verb, name: 'virtual-mesh', mesh: meshes, autoRestartPods: true})),
+      // The blog's VirtualMesh federates everything (permissive); the verb's own default is on-demand.
+      argv: ['create', 'virtualmesh', 'virtual-mesh', ...meshes.flatMap((m) => ['--mesh', m]), '--auto-restart-pods', '--federation', 'all'],
+      run: async () => verbOutcome(await createVirtualMesh({...verb, name: 'virtual-mesh', mesh: meshes, autoRestartPods: true, federation: 'all'})),
     },
     {
       title: 'Outlier detection on reviews in every cluster (the blog\'s mgmt-reviews-outlier)',
