@@ -41,7 +41,7 @@ beforeAll(async () => {
   env = await startSeededClusters({audit: true})
   ok(await smh(['install']))
   for (const cluster of ['kind2', 'kind3']) ok(await smh(['register', 'cluster', cluster, '--remote-context', cluster]))
-  ok(await smh(['create', 'virtualmesh', 'virtual-mesh', '--mesh', 'istiod-istio-system-kind2', '--mesh', 'istiod-istio-system-kind3', '--auto-restart-pods']))
+  ok(await smh(['create', 'virtualmesh', 'virtual-mesh', '--mesh', 'istiod-istio-system-kind2', '--mesh', 'istiod-istio-system-kind3', '--auto-restart-pods', '--federation', 'all']))
   ok(await smh(['set', 'outlier', 'kind2/default/reviews', 'kind3/default/reviews', '--name', 'mgmt-reviews-outlier', '--consecutive-errors', '1', '--interval', '10s', '--base-ejection-time', '2m']))
   ok(await smh(['add', 'failoverservice', 'reviews-failover', '--hostname', 'reviews-failover.default.global', '--port', '9080/http', '--backing', 'kind2/default/reviews', '--backing', 'kind3/default/reviews']))
   ok(await smh(['shift', 'traffic', 'kind2/default/reviews', '--to-failover', 'reviews-failover', '-n', 'default']))
