@@ -6,7 +6,7 @@ import type {FailoverService, VirtualMesh} from '../api/types.js'
 import {resourceId} from '../api/types.js'
 import {reRegisterCommand} from '../kube/registry.js'
 import {daysBetween, outlierFor, serviceHosts} from './describe.js'
-import {type Observation, allMeshes, allServices} from './observation.js'
+import {type Observation, allMeshes, allServices, estimateOf} from './observation.js'
 
 export type CheckState = 'ok' | 'fail' | 'warn'
 
@@ -37,14 +37,22 @@ export interface CheckReport {
 export const INTERMEDIATE_MIN_DAYS = 30
 /** A stored token this close to expiry is a warning. */
 export const TOKEN_WARN_DAYS = 14
+/**
+ * Outbound Envoy clusters per sidecar past which check warns. Istio's own scale test (istio.io, "Performance and
+ * scalability") runs 1,000 services, and its guidance past that is to scope what each sidecar sees (Sidecar
+ * resources, exportTo): a sidecar's memory and istiod's push time grow with every cluster it holds. Permissive
+ * federation adds one per remote service port on every sidecar, so a fleet crosses this first.
+ */
+export const ENVOY_CLUSTERS_PER_SIDECAR_WARN = 1000
 
 const ok = (title: string): CheckLine => ({state: 'ok', title})
 const fail = (title: string, detail: string, fix: string): CheckLine => ({state: 'fail', title, detail, fix})
 const warn = (title: string, detail: string, fix?: string): CheckLine => ({state: 'warn', title, detail, ...(fix ? {fix} : {})})
 
-export function runChecks(observation: Observation): CheckReport {
+export function runChecks(observation: Observation, limits: {envoyClustersPerSidecar?: number} = {}): CheckReport {
   const groups: CheckGroup[] = [managementGroup(observation)]
-  if (!observation.mgmt.error) for (const cluster of observation.clusters) groups.push(clusterGroup(observation, cluster.name))
+  const envoyLimit = limits.envoyClustersPerSidecar ?? ENVOY_CLUSTERS_PER_SIDECAR_WARN
+  if (!observation.mgmt.error) for (const cluster of observation.clusters) groups.push(clusterGroup(observation, cluster.name, envoyLimit))
   const lines = groups.flatMap((g) => g.checks)
   return {groups, passed: lines.filter((l) => l.state === 'ok').length, failed: lines.filter((l) => l.state === 'fail').length, warnings: lines.filter((l) => l.state === 'warn').length}
 }
@@ -92,7 +100,7 @@ function managementGroup(o: Observation): CheckGroup {
 
 const describeKindOf = (kind: string) => kind.toLowerCase()
 
-function clusterGroup(o: Observation, name: string): CheckGroup {
+function clusterGroup(o: Observation, name: string, envoyLimit: number): CheckGroup {
   const facts = o.clusters.find((c) => c.name === name)!
   const checks: CheckLine[] = []
   const group = {name: `cluster ${name}`, checks}
@@ -108,6 +116,12 @@ function clusterGroup(o: Observation, name: string): CheckGroup {
     else checks.push(ok(`reachable with its stored token (expires ${facts.tokenExpires}, ${days} days left)`))
   } else checks.push(ok('reachable with its stored token (no expiry recorded)'))
   if (facts.apiServerVersion) checks.push(ok(`API server ${facts.apiServerVersion}`))
+  const estimate = estimateOf(o).find((e) => e.cluster === name)
+  if (estimate && estimate.envoyClustersPerSidecar > envoyLimit) {
+    checks.push(warn(`Envoy clusters per sidecar: about ${estimate.envoyClustersPerSidecar}, ${estimate.federatedEnvoyClusters} of them for ${estimate.federatedServices} federated services`,
+      `past ${envoyLimit}, Istio's scale guidance asks to scope what each sidecar sees`,
+      'federate what is used: kubectl smh create virtualmesh NAME --mesh ... --federation on-demand (or spec.federation: {onDemand: {}})'))
+  } else if (estimate) checks.push(ok(`Envoy clusters per sidecar: about ${estimate.envoyClustersPerSidecar} (${estimate.federatedServices} federated services)`))
 
   const discovered = o.discovery.find((d) => d.cluster === name)
   const meshes = discovered?.meshes ?? []

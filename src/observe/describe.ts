@@ -3,15 +3,16 @@
  * service, FailoverService, VirtualMesh, registered cluster or TrafficPolicy. Names are resolved here: an unknown
  * one is a UsageError (exit 2) naming the nearest names that exist.
  */
-import type {FailoverService, ResourceStatus, SmhResource, TrafficPolicy, VirtualMesh} from '../api/types.js'
-import {SMH_NAMESPACE, resourceId} from '../api/types.js'
+import type {FailoverService, FederationMode, ResourceStatus, SmhResource, TrafficPolicy, VirtualMesh} from '../api/types.js'
+import {SMH_NAMESPACE, federationMode, resourceId} from '../api/types.js'
 import type {MeshService, ServicePort} from '../discovery/types.js'
 import {UsageError} from '../errors.js'
 import {closeNames} from '../services/nearest.js'
 import type {IstioObject} from '../translate/index.js'
+import type {ClusterEstimate} from '../translate/estimate.js'
 import {acceptanceOrder} from '../translate/model.js'
 import {federatedFqdn, localFqdn} from '../translate/naming.js'
-import {type Observation, type StoredResource, allMeshes, allServices, readyIn, serviceRef} from './observation.js'
+import {type Observation, type StoredResource, allMeshes, allServices, estimateOf, readyIn, serviceRef} from './observation.js'
 
 export const DESCRIBE_KINDS = ['service', 'failoverservice', 'virtualmesh', 'cluster', 'trafficpolicy'] as const
 export type DescribeKind = (typeof DESCRIBE_KINDS)[number]
@@ -91,6 +92,8 @@ export interface VirtualMeshDescription {
   meshes: {mesh: string; cluster: string; trustDomain?: string; istioVersion?: string; intermediate?: {present: boolean; notAfter?: string; daysLeft?: number; chainsToRoot?: boolean; error?: string}; acceptsTrustDomains?: Record<string, string>}[]
   /** Which services are visible where: a federated hostname per service, and the clusters that resolve it. */
   federation: {service: string; hostname: string; visibleIn: string[]}[]
+  /** Its federation mode and what it costs in each member cluster (issue 11's estimate, as create virtualmesh prints it). */
+  estimate: {mode: FederationMode; clusters: ClusterEstimate[]}
   generated: GeneratedRef[]
 }
 
@@ -298,6 +301,7 @@ export function describeVirtualMesh(observation: Observation, vm: VirtualMesh): 
       ...(trust?.rootNotAfter ?? stored?.rootNotAfter ? {notAfter: trust?.rootNotAfter ?? stored?.rootNotAfter} : {}),
       ...(trust?.rootError ? {error: trust.rootError} : {})},
     meshes: meshViews, federation: [...federation.values()].sort((a, b) => (a.service < b.service ? -1 : 1)),
+    estimate: {mode: federationMode(vm.spec), clusters: estimateOf(observation).filter((c) => meshViews.some((m) => m.cluster === c.cluster))},
     generated: generatedWhere(observation, (o) => sourcesInclude(o, id))}
 }
 

@@ -9,6 +9,7 @@ import type {ResourceStatus, SmhResource} from '../api/types.js'
 import type {ClusterDiscovery, KubeObject, MeshService} from '../discovery/types.js'
 import type {StoredStatus} from '../services/sync.js'
 import type {IstioObject} from '../translate/index.js'
+import {type ClusterEstimate, estimateFederation} from '../translate/estimate.js'
 import {translate} from '../translate/index.js'
 
 export interface ClusterFacts {
@@ -156,3 +157,8 @@ export function buildObservation(input: ObservationInput): Observation {
 export const allServices = (o: Pick<Observation, 'discovery'>) => o.discovery.flatMap((d) => d.services)
 export const allMeshes = (o: Pick<Observation, 'discovery'>) => o.discovery.flatMap((d) => d.meshes)
 export const serviceRef = (s: MeshService) => `${s.cluster}/${s.namespace}/${s.serviceName}`
+
+/** What the federation of what is stored costs in each cluster now (objects, Envoy clusters per sidecar). */
+export function estimateOf(observation: Observation): ClusterEstimate[] {
+  return estimateFederation({clusters: observation.objects, discovery: observation.discovery})
+}

@@ -4,6 +4,7 @@ import type {ChalkInstance} from 'chalk'
 import type {CheckReport} from '../observe/check.js'
 import type {Description, GeneratedRef, StatusView} from '../observe/describe.js'
 import type {ClientView, Simulation} from '../observe/simulate.js'
+import {estimateTable} from './verbs.js'
 import {renderTable} from './output.js'
 
 const indent = (text: string, by = 2) => text.split('\n').map((l) => (l ? ' '.repeat(by) + l : l)).join('\n')
@@ -74,6 +75,7 @@ export function renderDescription(d: Description): string {
           {header: 'chains to root', get: (m) => (m.intermediate?.chainsToRoot === undefined ? '?' : m.intermediate.chainsToRoot ? 'yes' : 'NO')},
           {header: 'accepts', get: (m) => Object.entries(m.acceptsTrustDomains ?? {}).map(([td, how]) => `${td} (${how})`).join(', ')}])),
         section('Federation (where each service is visible)', table(d.federation, [{header: 'service', get: (f) => f.service}, {header: 'hostname', get: (f) => f.hostname}, {header: 'visible in', get: (f) => f.visibleIn.join(', ')}])),
+        section('Federation cost', estimateTable(d.estimate)),
         generatedSection(d.generated),
       ].join('\n\n')
     case 'cluster':

@@ -32,7 +32,7 @@ export function verbTable(result: VerbResult): string {
 const MODE_WORDS: Record<string, string> = {onDemand: 'on-demand', permissive: 'all (permissive)', none: 'none', selectors: 'selectors'}
 
 /** The estimate of a VirtualMesh's federation: one row per member cluster. */
-export function estimateTable(estimate: FederationEstimate): string {
+export function estimateTable(estimate: Pick<FederationEstimate, 'mode' | 'clusters'>): string {
   const head = `federation ${MODE_WORDS[estimate.mode] ?? estimate.mode}: estimate per cluster (Envoy clusters: outbound, per sidecar, counting every Service and generated ServiceEntry as visible)`
   if (estimate.clusters.length === 0) return `${head}
   no member cluster was discovered`

@@ -174,6 +174,25 @@ describe('the seed walkthrough with the verbs only', () => {
     expect(JSON.stringify(dr.spec.trafficPolicy.outlierDetection)).toContain(':2')
     ok(await smh(WALKTHROUGH.outlier))
   })
+
+  it('a change of federation mode is a plan like any other: sync --dry-run shows what on-demand prunes, sync prunes it', async () => {
+    ok(await smh([...WALKTHROUGH.vm, '--federation', 'on-demand', '--no-sync']))
+    const mark = env.markAudit()
+    const plan = await smh(['sync', '--dry-run', '-o', 'json'])
+    ok(plan)
+    expect(await writesSince(mark)).toEqual([])
+    const changes = (JSON.parse(plan.stdout) as {clusters: {name: string; changes: {action: string; object: string}[]}[]}).clusters
+      .flatMap((c) => c.changes.map((ch) => `${c.name} ${ch.action} ${ch.object}`))
+    // kind2 routes only to kind3's reviews (the failover service): the other federated services of kind3 go.
+    expect(changes).toContain('kind2 prune ServiceEntry/istio-system/ratings.default.svc.kind3.global')
+    expect(changes.filter((c) => c.includes('reviews.default.svc.kind3.global'))).toEqual([])
+    expect(changes.every((c) => / prune /.test(c) || / update /.test(c))).toBe(true)
+    ok(await smh(['sync']))
+    const after = await generated('kind2')
+    expect(after.has('ServiceEntry/istio-system/ratings.default.svc.kind3.global')).toBe(false)
+    expect(after.has('ServiceEntry/istio-system/reviews.default.svc.kind3.global')).toBe(true)
+    ok(await smh([...WALKTHROUGH.vm, '--federation', 'all']))
+  })
 })
 
 describe('bad input against what is stored: exit 2, one line, no write anywhere', () => {

@@ -99,6 +99,11 @@ describe('describe', () => {
     expect(d.root.fingerprint).toBe('AA:BB')
     expect(d.meshes.map((m) => [m.mesh, m.intermediate?.chainsToRoot])).toEqual([['istiod-istio-system-kind2', true], ['istiod-istio-system-kind3', true]])
     expect(d.federation.find((f) => f.service === 'kind3/default/reviews')?.visibleIn).toEqual(['kind2'])
+    // What its federation costs per member cluster: the seed is permissive, so kind2 holds kind3's services and back.
+    expect(d.estimate.mode).toBe('permissive')
+    expect(d.estimate.clusters.map((c) => c.cluster)).toEqual(['kind2', 'kind3'])
+    for (const c of d.estimate.clusters) expect(c.federatedServices, c.cluster).toBeGreaterThan(0)
+    expect(renderDescription(d, noColor)).toMatch(/federation all \(permissive\): estimate per cluster[\s\S]*kind2\s+\d+/)
   })
 
   it('cluster: token expiry and gateways with addresses', () => {
@@ -124,6 +129,17 @@ describe('check', () => {
     const text = renderCheck(report, noColor)
     expect(text).toMatch(/✓ istiod-istio-system-kind3: cacerts chains to virtual-mesh's root/)
     expect(text).toMatch(/✓ reviews-failover: backing default\/reviews has outlier detection \(maxEjectionPercent 100\)/)
+  })
+
+  it('Envoy clusters per sidecar: ✓ under the limit, ! past it with on-demand federation as the fix', () => {
+    const ok = lines(healthy()).filter((l) => l.title.startsWith('Envoy clusters per sidecar'))
+    expect(ok.map((l) => [l.group, l.state])).toEqual([['cluster kind2', 'ok'], ['cluster kind3', 'ok']])
+    const report = runChecks(healthy(), {envoyClustersPerSidecar: 5})
+    const warned = report.groups.flatMap((g) => g.checks).filter((l) => l.title.startsWith('Envoy clusters per sidecar'))
+    expect(warned.map((l) => l.state)).toEqual(['warn', 'warn'])
+    expect(warned[0].detail).toMatch(/past 5, Istio's scale guidance/)
+    expect(warned[0].fix).toMatch(/--federation on-demand/)
+    expect(report.failed).toBe(0) // a warning, not a failure: check still exits 0
   })
 
   it('kind3 without cacerts: ✗ under kind3 with sync as the fix', () => {
