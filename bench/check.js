@@ -8,41 +8,30 @@
 //   cli       the built CLI `kubectl smh check` as a user runs it (a new node process: startup included)
 // Prints figures, asserts nothing. Usage (after npm run build): node bench/check.js [--rounds 5]
 import {spawnSync} from 'node:child_process'
-import {mkdtempSync, rmSync} from 'node:fs'
-import {cpus, loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+
+import {fmtSeconds as fmt, machineLoad, median, since, withControlPlanes} from './support.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const args = process.argv.slice(2)
 const rounds = Number(args[args.indexOf('--rounds') + 1] || 5) || 5
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = Math.floor(s.length / 2)
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
-}
-const fmt = (s) => (s < 1 ? `${(s * 1000).toFixed(0)} ms` : `${s.toFixed(2)} s`)
-const since = (start) => Number(process.hrtime.bigint() - start) / 1e9
 
-const {startControlPlanes} = await import('../dist/controlplane/control-plane.js')
-const {istioCrdsFile, seedBlogClusters} = await import('../dist/services/demo/index.js')
+const {seedBlogClusters} = await import('../dist/services/demo/index.js')
 const {loadKubeconfig} = await import('../dist/kube/kubeconfig.js')
 const {ClusterClient} = await import('../dist/kube/client.js')
 const {walkthrough} = await import('../dist/services/demo/walkthrough.js')
 const {observe} = await import('../dist/services/observe.js')
 const {runChecks} = await import('../dist/observe/check.js')
 
-const dir = mkdtempSync(join(tmpdir(), 'smh-bench-check-'))
 const clusters = ['kind1', 'kind2', 'kind3']
-let plane
-try {
-  const setup = process.hrtime.bigint()
-  plane = await startControlPlanes({clusters, dir, crdsFile: istioCrdsFile()})
+const setup = process.hrtime.bigint()
+await withControlPlanes('check', clusters, async (plane) => {
   await seedBlogClusters(plane.state.kubeconfig, clusters)
   const kc = loadKubeconfig({kubeconfig: plane.state.kubeconfig})
   const mgmt = ClusterClient.forContext(kc, 'kind1')
   await walkthrough({kubeconfig: kc, mgmt, clusters})
-  console.log(`check over 3 clusters (kind1 management; kind2, kind3 with bookinfo, the seed's walkthrough synced); ${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`)
+  console.log(`check over 3 clusters (kind1 management; kind2, kind3 with bookinfo, the seed's walkthrough synced); ${machineLoad()}`)
   console.log(`  setup (not measured): ${fmt(since(setup))}`)
 
   const service = []
@@ -62,7 +51,4 @@ try {
     if (r.status !== 0) console.log(`  (check exited ${r.status}: ${r.stderr.trim()})`)
   }
   console.log(`  cli (kubectl smh check, new process): median ${fmt(median(cli))} (${cli.map(fmt).join(', ')})`)
-} finally {
-  await plane?.stop()
-  rmSync(dir, {recursive: true, force: true})
-}
+})

@@ -11,12 +11,13 @@
 // Usage (after npm run build): node bench/sync.js [sync] [discovery] [--scale 1|1/3|1/10] [--rounds 5]
 //   (or BENCH_SYNC_SCALE=1/3). Full scale: 1,000 services and 3,000 pods per cluster, 300 policies, 20 failovers.
 import {spawn} from 'node:child_process'
-import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {Agent, request} from 'node:https'
-import {cpus, loadavg, tmpdir} from 'node:os'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
 
+import {machineLoad, median, since as seconds, withControlPlanes} from './support.js'
 import {CLUSTERS, SCALES, resources} from './translate.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -27,12 +28,6 @@ const RUN_JS = join(root, 'bin', 'run.js')
 const SEED_CONCURRENCY = 16
 const MANAGED_SELECTOR = 'app.kubernetes.io/managed-by=kubectl-smh'
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = Math.floor(s.length / 2)
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
-}
-const seconds = (start) => Number(process.hrtime.bigint() - start) / 1e9
 const fmtS = (s) => `${s.toFixed(2)} s`
 const mb = (bytes) => `${(bytes / 2 ** 20).toFixed(0)} MB`
 
@@ -494,21 +489,11 @@ async function main() {
   const sections = args.filter((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--'))
   const wanted = (name) => sections.length === 0 || sections.includes(name)
 
-  const {startControlPlanes} = await import('../dist/controlplane/control-plane.js')
-  const {istioCrdsFile} = await import('../dist/services/demo/index.js')
-  const dir = mkdtempSync(join(tmpdir(), 'smh-bench-sync-'))
-  connectionsFile = join(dir, 'connections')
   const total = process.hrtime.bigint()
-  const load0 = loadavg().map((l) => l.toFixed(1)).join(' ')
-  let plane
-  const stop = async () => {
-    await plane?.stop()
-    rmSync(dir, {recursive: true, force: true})
-  }
-  process.once('SIGINT', () => void stop().finally(() => process.exit(130)))
-  try {
-    let start = process.hrtime.bigint()
-    plane = await startControlPlanes({clusters: [MGMT, ...CLUSTERS], dir, crdsFile: istioCrdsFile()})
+  const load0 = machineLoad()
+  let start = process.hrtime.bigint()
+  await withControlPlanes('sync', [MGMT, ...CLUSTERS], async (plane, dir) => {
+    connectionsFile = join(dir, 'connections')
     const kubeconfig = plane.state.kubeconfig
     const clients = adminClients(kubeconfig)
     const startup = seconds(start)
@@ -543,10 +528,8 @@ async function main() {
       console.log(`  (discovery benchmark took ${fmtS(seconds(start))})`)
     }
     for (const c of Object.values(clients)) c.agent.destroy()
-  } finally {
-    await stop()
-  }
-  console.log(`  (total with setup and teardown ${fmtS(seconds(total))}; load average at the start ${load0}, at the end ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs)`)
+  })
+  console.log(`  (total with setup and teardown ${fmtS(seconds(total))}; at the start ${load0}, at the end ${machineLoad()})`)
 }
 
 export {adminClients, deleteGenerated, generatedObjects, requestTotals, delta, seed, smh}

@@ -19,10 +19,9 @@
 //                      the wall time during which at least one key was being generated, and its share of the run
 // Usage (after npm run build): node bench/trust.js [--rounds 3] [--sizes 2,10] [--algorithms rsa,ecdsa]
 import {webcrypto} from 'node:crypto'
-import {mkdtempSync, rmSync} from 'node:fs'
-import {cpus, loadavg, tmpdir} from 'node:os'
-import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+
+import {machineLoad, median, since as seconds, withControlPlanes} from './support.js'
 
 const self = fileURLToPath(import.meta.url)
 const MGMT = 'kind1'
@@ -33,12 +32,6 @@ const VM_NAME = 'bench-vm'
 const GENERATED_ROOT = `${VM_NAME}.${SMH_NAMESPACE}`
 const PILOT_IMAGE = 'docker.io/istio/pilot:1.30.3'
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = Math.floor(s.length / 2)
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
-}
-const seconds = (start) => Number(process.hrtime.bigint() - start) / 1e9
 const time = async (fn) => {
   const start = process.hrtime.bigint()
   const value = await fn()
@@ -46,7 +39,6 @@ const time = async (fn) => {
 }
 const fmtS = (s) => `${s.toFixed(2)} s`
 const fmt = (s) => (Math.abs(s) < 1 ? `${(s * 1000).toFixed(0)} ms` : fmtS(s))
-const load = () => loadavg().map((l) => l.toFixed(1)).join(' ')
 const secretRef = (namespace, name) => ({apiVersion: 'v1', kind: 'Secret', metadata: {name, namespace}})
 
 /** One Istio control plane as discovery sees it: namespace, mesh ConfigMap (trust domain), istiod Deployment. */
@@ -147,7 +139,7 @@ async function benchOne(ctx, algorithm, meshes, rounds) {
   const i = median(intermediates.map((r) => r.seconds))
   const list = (rs) => rs.map((r) => fmt(r.seconds)).join(', ')
   const share = (rs) => `key generation ${rs.map((r) => `${fmt(r.keyWall)} = ${((r.keyWall / r.seconds) * 100).toFixed(0)}%`).join(', ')} (${rs[0].keys} keys)`
-  console.log(`  ${ALGORITHM_LABEL[algorithm]}, ${n} meshes (${rounds} rounds, load average ${load()})`)
+  console.log(`  ${ALGORITHM_LABEL[algorithm]}, ${n} meshes (${rounds} rounds, ${machineLoad()})`)
   console.log(`    from nothing (root + ${n} intermediates issued and written): median ${fmt(f)}, per mesh ${fmt(f / n)} (runs ${list(full)}; ${share(full)})`)
   console.log(`    intermediates only (root in place, ${n} issued and written): median ${fmt(i)}, per mesh ${fmt(i / n)} (runs ${list(intermediates)}; ${share(intermediates)})`)
   const rootRuns = full.map((r, k) => r.seconds - intermediates[k].seconds)
@@ -166,8 +158,6 @@ async function main() {
   for (const s of sizes) if (!(s >= 1 && s <= WORKLOAD_CLUSTERS.length * MESHES_PER_CLUSTER)) throw new Error(`--sizes: ${s} is not between 1 and ${WORKLOAD_CLUSTERS.length * MESHES_PER_CLUSTER}`)
   for (const a of algorithms) if (!ALGORITHM_LABEL[a]) throw new Error(`--algorithms: ${a} is not rsa or ecdsa`)
 
-  const {startControlPlanes} = await import('../dist/controlplane/control-plane.js')
-  const {istioCrdsFile} = await import('../dist/services/demo/index.js')
   const {loadKubeconfig} = await import('../dist/kube/kubeconfig.js')
   const {ClusterClient} = await import('../dist/kube/client.js')
   const {readClusterObjects} = await import('../dist/kube/snapshot.js')
@@ -177,18 +167,10 @@ async function main() {
   const {createVirtualMesh: createVirtualMeshService} = await import('../dist/services/verbs/create-virtualmesh.js')
   const {deleteResource} = await import('../dist/services/resources.js')
 
-  const dir = mkdtempSync(join(tmpdir(), 'smh-bench-trust-'))
   const total = process.hrtime.bigint()
-  const load0 = load()
-  let plane
-  const stop = async () => {
-    await plane?.stop()
-    rmSync(dir, {recursive: true, force: true})
-  }
-  process.once('SIGINT', () => void stop().finally(() => process.exit(130)))
-  try {
-    const start = process.hrtime.bigint()
-    plane = await startControlPlanes({clusters: [MGMT, ...WORKLOAD_CLUSTERS], dir, crdsFile: istioCrdsFile()})
+  const load0 = machineLoad()
+  const start = process.hrtime.bigint()
+  await withControlPlanes('trust', [MGMT, ...WORKLOAD_CLUSTERS], async (plane) => {
     const kc = loadKubeconfig({kubeconfig: plane.state.kubeconfig})
     const mgmt = ClusterClient.forContext(kc, MGMT)
     const clients = new Map(WORKLOAD_CLUSTERS.map((c) => [c, ClusterClient.forContext(kc, c)]))
@@ -212,10 +194,8 @@ async function main() {
       for (const n of sizes) await benchOne(ctx, algorithm, discovered.slice(0, n), rounds)
     }
     await deleteVirtualMesh(ctx)
-  } finally {
-    await stop()
-  }
-  console.log(`  (total with setup and teardown ${fmtS(seconds(total))}; load average at the start ${load0}, at the end ${load()} on ${cpus().length} CPUs)`)
+  })
+  console.log(`  (total with setup and teardown ${fmtS(seconds(total))}; at the start ${load0}, at the end ${machineLoad()})`)
 }
 
 if (process.argv[1] === self) await main()

@@ -7,7 +7,7 @@ import type {FailoverService, FederationMode, ResourceStatus, SmhResource, Traff
 import {SMH_NAMESPACE, federationMode, resourceId} from '../api/types.js'
 import type {MeshService, ServicePort} from '../discovery/types.js'
 import {UsageError} from '../errors.js'
-import {closeNames} from '../services/nearest.js'
+import {closeNames} from '../nearest.js'
 import type {IstioObject} from '../translate/index.js'
 import type {ClusterEstimate} from '../translate/estimate.js'
 import {acceptanceOrder} from '../translate/model.js'

@@ -1,17 +1,13 @@
 /**
  * What a wizard can offer: the registered clusters, and what live discovery finds in them (meshes, services with
  * their ports and subsets, service accounts), plus the SMH resources already stored (FailoverServices to shift to,
- * VirtualMeshes whose meshes are taken). `choicesFrom` is pure; `readChoices` only reads the management cluster and
- * the registered clusters. Returns data, prints nothing.
+ * VirtualMeshes whose meshes are taken). Pure: the verbs read the world once (readWorld in verbs/author.ts) and the
+ * wizard's choices, its plan and the write all use that read.
  */
 import type {SmhResource} from '../api/types.js'
 import {SMH_NAMESPACE} from '../api/types.js'
-import {discoverCluster} from '../discovery/discover.js'
 import type {ClusterDiscovery, ServicePort} from '../discovery/types.js'
-import type {ClusterClient} from '../kube/client.js'
 import {istioProtocol} from '../translate/federation.js'
-import {readManagementResources} from './management.js'
-import {discoverRegistered} from './sync.js'
 
 export interface ClusterChoice {
   name: string
@@ -152,11 +148,4 @@ export function choicesFrom(discovery: ClusterDiscovery[], resources: SmhResourc
     .sort(byKey((fs) => `${fs.namespace}/${fs.name}`))
 
   return {clusters, meshes, services, serviceAccounts: [...accounts.values()].sort(byKey((a) => a.ref)), failoverServices, virtualMeshes}
-}
-
-/** Reads the stored SMH resources and discovers every registered cluster (at once), then builds the choices. */
-export async function readChoices(mgmt: ClusterClient): Promise<Choices> {
-  const [management, discovered] = await Promise.all([readManagementResources(mgmt), discoverRegistered(mgmt)])
-  const discovery = Object.keys(discovered.snapshots).sort().map((cluster) => discoverCluster(cluster, discovered.snapshots[cluster]))
-  return choicesFrom(discovery, management.resources, discovered.failures)
 }

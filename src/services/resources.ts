@@ -12,7 +12,7 @@ import {isNotFound} from '../kube/errors.js'
 import {type TranslateResult, translate} from '../translate/index.js'
 import {type ManagementResources, apiVersionOf, listSmhKind, readManagementResources} from './management.js'
 import {resourcesDependingOn} from '../translate/dependencies.js'
-import {closeNames} from './nearest.js'
+import {closeNames} from '../nearest.js'
 import {type Discovered, type SyncOptions, type SyncResult, discoverRegistered, sync} from './sync.js'
 
 /** kubectl's names for each kind: plural, singular, short name (and `clusters` for KubernetesCluster, as meshctl). */

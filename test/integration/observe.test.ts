@@ -11,19 +11,13 @@ import {PatchStrategy} from '@kubernetes/client-node'
 
 import {ClusterClient} from '../../src/kube/client.js'
 import {loadKubeconfig} from '../../src/kube/kubeconfig.js'
-import {describeWrite} from '../support/audit.js'
 import {type CliResult, runCli} from '../support/cli.js'
-import {type AuditMarks, type SeededClusters, startSeededClusters} from '../support/clusters.js'
+import {type AuditMarks, type SeededClusters, startRegisteredClusters} from '../support/clusters.js'
 
 let env: SeededClusters
 const smh = (args: string[]): Promise<CliResult> => runCli(args, {env: {KUBECONFIG: env.kubeconfig}})
 const client = (context: string) => ClusterClient.forContext(loadKubeconfig({kubeconfig: env.kubeconfig}), context)
-const OUR_IDENTITIES = /^(admin|system:serviceaccount:service-mesh-hub:.+)$/
-
-async function writesSince(mark: AuditMarks): Promise<string[]> {
-  const writes = await env.writesSince(mark, {user: OUR_IDENTITIES, skipReviews: true})
-  return Object.entries(writes).flatMap(([cluster, list]) => list.map((w) => `${cluster}: ${describeWrite(w)}`))
-}
+const writesSince = (mark: AuditMarks): Promise<string[]> => env.ourWritesSince(mark, {skipReviews: true})
 
 const ok = (result: CliResult) => {
   expect(result.stderr).not.toMatch(/^Error:/m)
@@ -38,9 +32,7 @@ function group(stdout: string, name: string): string[] {
 }
 
 beforeAll(async () => {
-  env = await startSeededClusters({audit: true})
-  ok(await smh(['install']))
-  for (const cluster of ['kind2', 'kind3']) ok(await smh(['register', 'cluster', cluster, '--remote-context', cluster]))
+  env = await startRegisteredClusters({audit: true})
   ok(await smh(['create', 'virtualmesh', 'virtual-mesh', '--mesh', 'istiod-istio-system-kind2', '--mesh', 'istiod-istio-system-kind3', '--auto-restart-pods', '--federation', 'all']))
   ok(await smh(['set', 'outlier', 'kind2/default/reviews', 'kind3/default/reviews', '--name', 'mgmt-reviews-outlier', '--consecutive-errors', '1', '--interval', '10s', '--base-ejection-time', '2m']))
   ok(await smh(['add', 'failoverservice', 'reviews-failover', '--hostname', 'reviews-failover.default.global', '--port', '9080/http', '--backing', 'kind2/default/reviews', '--backing', 'kind3/default/reviews']))

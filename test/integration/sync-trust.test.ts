@@ -15,7 +15,6 @@ import {binaryPath} from '../../src/controlplane/binaries.js'
 import {ClusterClient} from '../../src/kube/client.js'
 import {loadKubeconfig} from '../../src/kube/kubeconfig.js'
 import {issueIntermediate} from '../../src/trust/ca.js'
-import {describeWrite} from '../support/audit.js'
 import {type CliResult, runCli} from '../support/cli.js'
 import {type AuditMarks, type SeededClusters, startSeededClusters} from '../support/clusters.js'
 import {opensslVerify} from '../support/certs.js'
@@ -42,10 +41,7 @@ const meshConfig = (context: string) => getJson(context, 'configmap', '-n', 'ist
 const restartedAt = (context: string, deployment: string) => getJson(context, 'deployment', '-n', 'istio-system', deployment).spec.template.metadata.annotations?.['kubectl.kubernetes.io/restartedAt'] as string | undefined
 const vmStatus = async () => JSON.parse((await smh(['get', 'vm', 'virtual-mesh', '-o', 'json'])).stdout).status
 
-async function writesSince(mark: AuditMarks): Promise<string[]> {
-  const writes = await env.writesSince(mark, {user: /^(admin|system:serviceaccount:service-mesh-hub:.+)$/})
-  return Object.entries(writes).flatMap(([cluster, list]) => list.map((w) => `${cluster}: ${describeWrite(w)}`))
-}
+const writesSince = (mark: AuditMarks): Promise<string[]> => env.ourWritesSince(mark)
 
 function expectNoPrivateKey(output: string, root: Record<string, string>) {
   expect(output).not.toContain('PRIVATE KEY')

@@ -18,7 +18,6 @@ import {readRegisteredClusters} from '../../src/kube/registry.js'
 import {type CliResult, RUN_JS, runCli} from '../support/cli.js'
 import {GOLDEN_DIR, goldenCases, runCase} from '../support/golden.js'
 import {type AuditMarks, type SeededClusters, startSeededClusters} from '../support/clusters.js'
-import {describeWrite} from '../support/audit.js'
 
 const SEED = join(GOLDEN_DIR, 'seed-failover')
 let env: SeededClusters
@@ -51,13 +50,8 @@ async function versions(): Promise<Record<string, string>> {
 }
 
 /** Our identities: the user's (the test kubeconfig's admin token) and every registered cluster's service account. */
-const OUR_IDENTITIES = /^(admin|system:serviceaccount:service-mesh-hub:.+)$/
-
 /** Every write request our identities made in any cluster since the mark, one line each (dry runs excluded). */
-async function writesSince(mark: AuditMarks): Promise<string[]> {
-  const writes = await env.writesSince(mark, {user: OUR_IDENTITIES})
-  return Object.entries(writes).flatMap(([cluster, list]) => list.map((w) => `${cluster}: ${describeWrite(w)}`))
-}
+const writesSince = (mark: AuditMarks): Promise<string[]> => env.ourWritesSince(mark)
 
 const expectedSeed = async () => {
   const seedCase = goldenCases().find((c) => c.name === 'seed-failover')!

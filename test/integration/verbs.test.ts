@@ -11,9 +11,8 @@ import {ClusterClient} from '../../src/kube/client.js'
 import {loadKubeconfig} from '../../src/kube/kubeconfig.js'
 import {listAll} from '../../src/kube/list.js'
 import {MANAGED_KINDS, MANAGED_SELECTOR} from '../../src/kube/managed.js'
-import {describeWrite} from '../support/audit.js'
 import {type CliResult, runCli} from '../support/cli.js'
-import {type AuditMarks, type SeededClusters, startSeededClusters} from '../support/clusters.js'
+import {type AuditMarks, type SeededClusters, startRegisteredClusters} from '../support/clusters.js'
 import {opensslVerify} from '../support/certs.js'
 import {goldenCases, runCase} from '../support/golden.js'
 
@@ -32,13 +31,8 @@ async function generated(cluster: string): Promise<Map<string, {spec: unknown; l
 }
 
 /** Our identities: the user's (the test kubeconfig's admin token) and every registered cluster's service account. */
-const OUR_IDENTITIES = /^(admin|system:serviceaccount:service-mesh-hub:.+)$/
-
 /** Every write request (dry runs left out) we made in any of the three clusters since the mark. */
-async function writesSince(mark: AuditMarks): Promise<string[]> {
-  const writes = await env.writesSince(mark, {user: OUR_IDENTITIES, skipReviews: true})
-  return Object.entries(writes).flatMap(([cluster, list]) => list.map((w) => `${cluster}: ${describeWrite(w)}`))
-}
+const writesSince = (mark: AuditMarks): Promise<string[]> => env.ourWritesSince(mark, {skipReviews: true})
 
 /** Exit 2, nothing on stdout, one line on stderr containing each part. */
 function expectUsage(result: CliResult, parts: string[]): void {
@@ -54,9 +48,7 @@ const ok = (result: CliResult) => {
 }
 
 beforeAll(async () => {
-  env = await startSeededClusters({audit: true})
-  ok(await smh(['install']))
-  for (const cluster of ['kind2', 'kind3']) ok(await smh(['register', 'cluster', cluster, '--remote-context', cluster]))
+  env = await startRegisteredClusters({audit: true})
 })
 afterAll(async () => {
   await env?.stop()

@@ -14,9 +14,8 @@ import type {KubernetesObject} from '@kubernetes/client-node'
 import {NETWORKING_API_VERSION} from '../../src/api/types.js'
 import {ClusterClient} from '../../src/kube/client.js'
 import {loadKubeconfig} from '../../src/kube/kubeconfig.js'
-import {describeWrite} from '../support/audit.js'
 import {type CliResult, RUN_JS, runCli} from '../support/cli.js'
-import {type AuditMarks, type SeededClusters, startSeededClusters} from '../support/clusters.js'
+import {type AuditMarks, type SeededClusters, startRegisteredClusters} from '../support/clusters.js'
 import {KEYS, type PtyOptions, type PtyResult, type PtyStep, runInPty} from '../support/pty.js'
 
 const {down, enter, space, backspace, ctrlC, ctrlU} = KEYS
@@ -54,13 +53,8 @@ const istio = (cluster: string, apiVersion: string, kind: string, name: string, 
   client(cluster).readIfExists<KubernetesObject & {spec: Record<string, unknown>}>({apiVersion, kind, metadata: {name, namespace}})
 
 /** Our identities: the user's (the test kubeconfig's admin token) and every registered cluster's service account. */
-const OUR_IDENTITIES = /^(admin|system:serviceaccount:service-mesh-hub:.+)$/
-
 /** Every write request (dry runs left out) we made in any of the three clusters since the mark. */
-async function writesSince(mark: AuditMarks): Promise<string[]> {
-  const writes = await env.writesSince(mark, {user: OUR_IDENTITIES, skipReviews: true})
-  return Object.entries(writes).flatMap(([cluster, list]) => list.map((w) => `${cluster}: ${describeWrite(w)}`))
-}
+const writesSince = (mark: AuditMarks): Promise<string[]> => env.ourWritesSince(mark, {skipReviews: true})
 
 const ok = (result: CliResult | PtyResult, screen = 'stderr' in result ? result.stderr : result.screen) => {
   expect(screen).not.toMatch(/^Error:/m)
@@ -68,9 +62,7 @@ const ok = (result: CliResult | PtyResult, screen = 'stderr' in result ? result.
 }
 
 beforeAll(async () => {
-  env = await startSeededClusters({audit: true})
-  ok(await smh(['install']))
-  for (const cluster of ['kind2', 'kind3']) ok(await smh(['register', 'cluster', cluster, '--remote-context', cluster]))
+  env = await startRegisteredClusters({audit: true})
 })
 afterAll(async () => {
   await env?.stop()

@@ -11,7 +11,8 @@ import {
 } from '../../src/controlplane/control-plane.js'
 import {forContext, loadKubeconfig} from '../../src/kube/kubeconfig.js'
 import {istioCrdsFile, seedBlogClusters} from '../../src/services/demo/index.js'
-import {type AuditMark, type AuditWrite, auditMark, readAudit, waitForAuditEvent, type WriteFilter, writesBy} from './audit.js'
+import {type AuditMark, type AuditWrite, auditMark, describeWrite, readAudit, waitForAuditEvent, type WriteFilter, writesBy} from './audit.js'
+import {runCli} from './cli.js'
 
 /** Where each cluster's audit log stood at one moment. */
 export type AuditMarks = Record<string, AuditMark>
@@ -37,6 +38,11 @@ export interface SeededClusters {
   settleAudit(clusters?: string[]): Promise<void>
   /** The write requests (dry runs left out) each cluster logged since marks, once settled. */
   writesSince(marks: AuditMarks, filter?: Omit<WriteFilter, 'since'>): Promise<Record<string, AuditWrite[]>>
+  /**
+   * What we wrote since the marks, one line per write (`kind2: PATCH ...`): the user's identity (the kubeconfig's
+   * admin) and every registered cluster's service account; dry runs left out. The tests' "no change anywhere".
+   */
+  ourWritesSince(marks: AuditMarks, filter?: {skipReviews?: boolean}): Promise<string[]>
   /** Stops one cluster's API server; SIGKILL simulates a crash. Etcd and the other clusters keep running. */
   stopServer(cluster: string, options?: {signal?: 'SIGTERM' | 'SIGKILL'}): Promise<ClusterRecord | undefined>
   /** Starts it again as it was (same port, certificates, data, kubeconfig) and waits until it is ready. */
@@ -53,6 +59,9 @@ export interface SeededClustersOptions {
   /** Keep the folder (logs, audit logs) after stop, to read after a failure. */
   keepDir?: boolean
 }
+
+/** Our identities in the audit logs: the test kubeconfig's admin and the service accounts `register cluster` made. */
+const OUR_IDENTITIES = /^(admin|system:serviceaccount:service-mesh-hub:.+)$/
 
 /** Starts and seeds clusters like the global setup, but for one test file (call in beforeAll, stop in afterAll). */
 export async function startSeededClusters(options: SeededClustersOptions = {}): Promise<SeededClusters> {
@@ -91,6 +100,10 @@ export async function startSeededClusters(options: SeededClustersOptions = {}): 
       await waitForAuditEvent(file, (e) => e.objectRef?.name === name, {since})
     }))
   }
+  const writesSince = async (marks: AuditMarks, filter: Omit<WriteFilter, 'since'> = {}): Promise<Record<string, AuditWrite[]>> => {
+    await settleAudit(Object.keys(marks))
+    return Object.fromEntries(Object.entries(marks).map(([c, since]) => [c, writesBy(readAudit(auditLog(c), since), filter)]))
+  }
 
   return {
     dir,
@@ -103,9 +116,10 @@ export async function startSeededClusters(options: SeededClustersOptions = {}): 
     auditLog,
     markAudit,
     settleAudit,
-    async writesSince(marks, filter = {}) {
-      await settleAudit(Object.keys(marks))
-      return Object.fromEntries(Object.entries(marks).map(([c, since]) => [c, writesBy(readAudit(auditLog(c), since), filter)]))
+    writesSince,
+    async ourWritesSince(marks, filter = {}) {
+      const writes = await writesSince(marks, {user: OUR_IDENTITIES, ...filter})
+      return Object.entries(writes).flatMap(([cluster, list]) => list.map((w) => `${cluster}: ${describeWrite(w)}`))
     },
     stopServer: (cluster, stopOptions) => stopClusterServer(dir, cluster, stopOptions),
     startServer: (cluster) => startClusterServer(dir, cluster),
@@ -116,4 +130,24 @@ export async function startSeededClusters(options: SeededClustersOptions = {}): 
       if (!options.keepDir) rmSync(dir, {recursive: true, force: true})
     },
   }
+}
+
+/**
+ * Seeded clusters with Service Mesh Hub installed in kind1 and kind2, kind3 registered, through the CLI as a user
+ * would (the starting point of the verbs' and the observing commands' tests).
+ */
+export async function startRegisteredClusters(options: SeededClustersOptions = {}): Promise<SeededClusters> {
+  const env = await startSeededClusters(options)
+  const smh = async (args: string[]) => {
+    const result = await runCli(args, {env: {KUBECONFIG: env.kubeconfig}})
+    if (result.code !== 0) throw new Error(`kubectl smh ${args.join(' ')} exited ${result.code}: ${result.stderr}`)
+  }
+  try {
+    await smh(['install'])
+    for (const cluster of ['kind2', 'kind3']) await smh(['register', 'cluster', cluster, '--remote-context', cluster])
+  } catch (error) {
+    await env.stop()
+    throw error
+  }
+  return env
 }

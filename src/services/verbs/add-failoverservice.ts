@@ -6,7 +6,7 @@ import {type FailoverService, type OutlierDetection, type SmhResource, type Traf
 import type {Mesh, MeshService} from '../../discovery/types.js'
 import {UsageError} from '../../errors.js'
 import {translate} from '../../translate/index.js'
-import {nearest} from '../nearest.js'
+import {nearest} from '../../nearest.js'
 import {
   type Plan, type VerbOptions, type VerbResult, type World, asDnsName, author, badValue, checkName, checkNamespace, clusterObjectRef, meshRef,
   missingFlags, readWorld, resolveMesh, resolveServices, resource, serviceRef,

@@ -19,7 +19,7 @@ import type {estimateVirtualMesh} from '../../translate/estimate.js'
 
 export type FederationEstimate = ReturnType<typeof estimateVirtualMesh>
 import {type ManagementResources, readManagementResources} from '../management.js'
-import {didYouMean, nearest} from '../nearest.js'
+import {didYouMean, nearest} from '../../nearest.js'
 import {type ApplyResult, applyResourceObjects, checkResourceObjects} from '../resources.js'
 import {type Discovered, type ProgressEvent, type SyncResult, discoverRegistered} from '../sync.js'
 

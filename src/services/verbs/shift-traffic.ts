@@ -5,7 +5,7 @@
 import {SMH_NAMESPACE, type FailoverService, type TrafficPolicy, type TrafficShiftDestination} from '../../api/types.js'
 import type {MeshService} from '../../discovery/types.js'
 import {UsageError} from '../../errors.js'
-import {nearest} from '../nearest.js'
+import {nearest} from '../../nearest.js'
 import {
   type Plan, type VerbOptions, type VerbResult, type World, author, badValue, checkName, checkNamespace, clusterObjectRef, missingFlags,
   readWorld, resolveService, resource, serviceRef,

@@ -2,7 +2,7 @@
 import {checkbox, input} from '@inquirer/prompts'
 
 import type {Choices} from '../../services/choices.js'
-import {NO_SERVICES, type CommonVerbFlags, COMMON_ORDER, type VerbShape, type WizardHooks, finish, needChoices, promptContext, serviceNameOf, validateName} from './common.js'
+import {NO_SERVICES, type CommonVerbFlags, COMMON_ORDER, type VerbShape, type WizardHooks, askServices, finish, needChoices, promptContext, serviceNameOf, validateName} from './common.js'
 
 export interface AllowAccessFlags extends CommonVerbFlags {
   /** `CLUSTER/NS/SERVICEACCOUNT` */
@@ -21,19 +21,14 @@ export const allowAccessShape: VerbShape = {
 export async function allowAccessWizard(choices: Choices, given: Partial<AllowAccessFlags>, hooks: WizardHooks = {}): Promise<AllowAccessFlags> {
   const context = promptContext(hooks)
   if (!given.from?.length) needChoices(choices.serviceAccounts.length, 'discovery found no workload in a mesh in the registered clusters, so no identity to allow: register a cluster with kubectl smh register cluster')
-  if (!given.to?.length) needChoices(choices.services.length, NO_SERVICES)
+  if (!given.to?.length) needChoices(choices.services.length, NO_SERVICES) // before the first question, not after it
   const from = given.from?.length ? given.from : await checkbox({
     message: 'Allow calls from (service accounts; space to select, enter when done)',
     required: true,
     choices: choices.serviceAccounts.map((a) => ({value: a.ref, name: `${a.ref}  (mesh ${a.mesh})`, short: a.ref})),
     pageSize: 10,
   }, context)
-  const to = given.to?.length ? given.to : await checkbox({
-    message: 'To (services; space to select, enter when done)',
-    required: true,
-    choices: choices.services.map((s) => ({value: s.ref, name: `${s.ref}  (${s.name})`, short: s.ref})),
-    pageSize: 10,
-  }, context)
+  const to = await askServices(choices, given.to, 'To (services)', hooks)
   // The verb names the policy SERVICEACCOUNT-to-SVC for one of each; otherwise a name is needed.
   const accounts = [...new Set(from.map((ref) => ref.split('/').pop()!))]
   const services = [...new Set(to.map((value) => serviceNameOf(choices, value)))]

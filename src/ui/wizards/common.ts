@@ -2,7 +2,7 @@
  * What every wizard shares: the prompt context (drawn on stderr, so stdout stays data for -o json), the ending
  * (the --dry-run plan, "Apply? (y/N)", the equivalent command line), validators, and how a declined wizard exits.
  */
-import {confirm, input} from '@inquirer/prompts'
+import {checkbox, confirm, input} from '@inquirer/prompts'
 
 import type {Choices} from '../../services/choices.js'
 
@@ -168,6 +168,16 @@ export async function askPolicyName(choices: Choices, given: string | undefined,
   const names = [...new Set(services.map((value) => serviceNameOf(choices, value)))]
   if (names.length <= 1) return undefined
   return input({message: `Name of the ${what} (the services have different names: ${names.join(', ')})`, default: `${names[0]}-${suffix}`, validate: validateName}, promptContext(hooks))
+}
+
+/** The services discovery found, as choices: `kind2/default/reviews  (reviews-default-kind2)`. */
+export const serviceChoices = (choices: Choices) => choices.services.map((s) => ({value: s.ref, name: `${s.ref}  (${s.name})`, short: s.ref}))
+
+/** The services a policy verb applies to: `given` when typed, else picked from what discovery found. */
+export async function askServices(choices: Choices, given: string[] | undefined, message: string, hooks: WizardHooks): Promise<string[]> {
+  if (given?.length) return given
+  needChoices(choices.services.length, NO_SERVICES)
+  return checkbox({message: `${message} (space to select, enter when done)`, required: true, choices: serviceChoices(choices), pageSize: 10}, promptContext(hooks))
 }
 
 /** `reviews` for `kind2/default/reviews` or the discovered name `reviews-default-kind2`. */

@@ -1,8 +1,8 @@
 /** `kubectl smh set outlier` as a wizard: the services, then each knob with Service Mesh Hub's default offered. */
-import {checkbox, input, number} from '@inquirer/prompts'
+import {input, number} from '@inquirer/prompts'
 
 import type {Choices} from '../../services/choices.js'
-import {NO_SERVICES, type CommonVerbFlags, COMMON_ORDER, type VerbShape, type WizardHooks, askPolicyName, finish, needChoices, promptContext, validateDuration} from './common.js'
+import {type CommonVerbFlags, COMMON_ORDER, type VerbShape, type WizardHooks, askPolicyName, askServices, finish, promptContext, validateDuration} from './common.js'
 
 export interface SetOutlierFlags extends CommonVerbFlags {
   services: string[]
@@ -29,13 +29,7 @@ export const OUTLIER_DEFAULTS = {consecutiveErrors: 5, interval: '10s', baseEjec
  */
 export async function setOutlierWizard(choices: Choices, given: Partial<SetOutlierFlags>, hooks: WizardHooks = {}): Promise<SetOutlierFlags> {
   const context = promptContext(hooks)
-  if (!given.services?.length) needChoices(choices.services.length, NO_SERVICES)
-  const services = given.services?.length ? given.services : await checkbox({
-    message: 'Services to eject failing endpoints from (space to select, enter when done)',
-    required: true,
-    choices: choices.services.map((s) => ({value: s.ref, name: `${s.ref}  (${s.name})`, short: s.ref})),
-    pageSize: 10,
-  }, context)
+  const services = await askServices(choices, given.services, 'Services to eject failing endpoints from', hooks)
   const name = await askPolicyName(choices, given.name, services, 'outlier', hooks)
   const consecutiveErrors = given.consecutiveErrors ?? await number({
     message: 'Consecutive errors before an endpoint is ejected', default: OUTLIER_DEFAULTS.consecutiveErrors, required: true, min: 1, step: 1,

@@ -1,8 +1,8 @@
 /** `kubectl smh set route` as a wizard: the services, then a request timeout and/or retries. */
-import {checkbox, input, number} from '@inquirer/prompts'
+import {input, number} from '@inquirer/prompts'
 
 import type {Choices} from '../../services/choices.js'
-import {NO_SERVICES, type CommonVerbFlags, COMMON_ORDER, type VerbShape, type WizardHooks, askPolicyName, finish, needChoices, promptContext, say, validateDuration} from './common.js'
+import {type CommonVerbFlags, COMMON_ORDER, type VerbShape, type WizardHooks, askPolicyName, askServices, finish, promptContext, say, validateDuration} from './common.js'
 
 export interface SetRouteFlags extends CommonVerbFlags {
   services: string[]
@@ -21,13 +21,7 @@ export const setRouteShape: VerbShape = {
 /** Asks for the services when none are given, then timeout and retries (empty: none) until at least one is set. */
 export async function setRouteWizard(choices: Choices, given: Partial<SetRouteFlags>, hooks: WizardHooks = {}): Promise<SetRouteFlags> {
   const context = promptContext(hooks)
-  if (!given.services?.length) needChoices(choices.services.length, NO_SERVICES)
-  const services = given.services?.length ? given.services : await checkbox({
-    message: 'Services whose routes to set (space to select, enter when done)',
-    required: true,
-    choices: choices.services.map((s) => ({value: s.ref, name: `${s.ref}  (${s.name})`, short: s.ref})),
-    pageSize: 10,
-  }, context)
+  const services = await askServices(choices, given.services, 'Services whose routes to set', hooks)
   const name = await askPolicyName(choices, given.name, services, 'route', hooks)
   let {timeout, retries, perTryTimeout} = given
   if (timeout === undefined && retries === undefined && perTryTimeout === undefined) {

@@ -7,7 +7,7 @@
 import {number, select} from '@inquirer/prompts'
 
 import type {Choices, ServiceChoice} from '../../services/choices.js'
-import {NO_SERVICES, type CommonVerbFlags, COMMON_ORDER, type VerbShape, type WizardHooks, finish, needChoices, promptContext, say} from './common.js'
+import {NO_SERVICES, type CommonVerbFlags, COMMON_ORDER, type VerbShape, type WizardHooks, finish, needChoices, promptContext, say, serviceChoices} from './common.js'
 
 export interface ShiftTrafficFlags extends CommonVerbFlags {
   /** `CLUSTER/NS/SVC` or the discovered name. */
@@ -40,7 +40,7 @@ export async function shiftTrafficWizard(choices: Choices, given: Partial<ShiftT
   needChoices(choices.services.length, NO_SERVICES)
   const service = given.service ?? await select({
     message: 'Shift the traffic of which service?',
-    choices: choices.services.map((s) => ({value: s.ref, name: `${s.ref}  (${s.name})`, short: s.ref})),
+    choices: serviceChoices(choices),
     pageSize: 10,
   }, context)
   if (given.to?.length || given.toFailover) return finish(shiftTrafficShape, {...given, service}, hooks)
