@@ -13,7 +13,7 @@ NAME.NS.svc.CLUSTER.global host is CLUSTER), inbound ones the server pod itself.
 
 --service CLUSTER/NS/SVC keeps rows for that service: served by it, or sent to NS/SVC by CLUSTER's clients and
 served elsewhere (failover, shift). --source takes a label selector on the client pods (kubectl syntax).
---watch reads again every --interval and shows each row's requests in the interval (Δ) and per second, so a
+--watch reads again every --interval and shows each row's requests in the interval (delta) and per second, so a
 failover shows as it happens; Ctrl-C stops it. Not on a terminal (or with -o json|yaml) each reading is printed
 after the last, JSON as one document per line.
 
