@@ -97,7 +97,8 @@ describe('kubectl smh stats on the demo data plane (real Envoys, read through th
     watch.stdout.on('data', (d) => (out += d))
     watch.stderr.on('data', (d) => (err += d))
     const exited = new Promise<number | null>((resolve) => watch.on('close', (code) => resolve(code)))
-    const readings = () => out.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as StatsReading)
+    // Whole lines only: the last one may still be being written.
+    const readings = () => out.split('\n').slice(0, -1).filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as StatsReading)
     try {
       for (let i = 0; i < 100 && readings().length < 2; i++) await sleep(200)
       expect(readings().length, err).toBeGreaterThanOrEqual(2)
