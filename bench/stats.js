@@ -10,7 +10,7 @@
 // also on failure. Needs root; holds the data plane lock (/tmp/smh-dataplane.lock) while it runs.
 // Usage (after npm run build): node bench/stats.js [--rounds 5] [--pods 100]
 import {execFileSync, spawn, spawnSync} from 'node:child_process'
-import {mkdtempSync, rmSync} from 'node:fs'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {cpus, loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -84,7 +84,7 @@ function exposition() {
 
 const SERVER = `
 const {createServer} = require('node:http')
-const body = process.env.BODY
+const body = require('node:fs').readFileSync(process.env.BODY_FILE, 'utf8')
 createServer((req, res) => {
   const text = body.replaceAll('WORKLOAD', 'app-' + req.socket.localAddress.split('.').pop())
   res.writeHead(200, {'content-type': 'text/plain; version=0.0.4'})
@@ -114,7 +114,9 @@ try {
   ip('route', 'add', '10.249.0.0/24', 'dev', HOST_LINK, 'src', HOST_ADDRESS)
   checkAddressesRouted(addresses.map((address) => ({address, link: HOST_LINK})))
   const body = exposition()
-  server = spawn('ip', ['netns', 'exec', NETNS, process.execPath, '-e', SERVER], {env: {...process.env, BODY: body}, stdio: ['ignore', 'pipe', 'inherit']})
+  // A file, not the environment: one environment string may not exceed 128 KB.
+  writeFileSync(join(dir, 'exposition.txt'), body)
+  server = spawn('ip', ['netns', 'exec', NETNS, process.execPath, '-e', SERVER], {env: {...process.env, BODY_FILE: join(dir, 'exposition.txt')}, stdio: ['ignore', 'pipe', 'inherit']})
   await new Promise((resolve, reject) => {
     server.stdout.once('data', resolve)
     server.once('exit', (code) => reject(new Error(`the stats server exited ${code}`)))
