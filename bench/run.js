@@ -12,6 +12,8 @@
 //  6. trust: the trust step of a virtual mesh (create virtualmesh) over 2 and 10 meshes, RSA 4096 and ECDSA P-256,
 //     root vs per-mesh intermediates vs key generation alone (bench/trust.js; a few minutes, RSA key generation)
 //  7. check: `kubectl smh check` over 3 clusters after the seed's walkthrough, wall time (bench/check.js)
+//  8. stats: `kubectl smh stats` over 100 proxied pods in 3 clusters through the API servers, wall time and
+//     requests (bench/stats.js; root, holds the data plane lock)
 import {spawnSync} from 'node:child_process'
 import {existsSync, mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -96,5 +98,10 @@ if (wanted('trust')) {
 
 if (wanted('check')) {
   const r = spawnSync(process.execPath, [join(root, 'bench', 'check.js')], {cwd: root, stdio: 'inherit'})
+  if (r.status !== 0) process.exitCode = r.status ?? 1
+}
+
+if (wanted('stats')) {
+  const r = spawnSync(process.execPath, [join(root, 'bench', 'stats.js')], {cwd: root, stdio: 'inherit'})
   if (r.status !== 0) process.exitCode = r.status ?? 1
 }

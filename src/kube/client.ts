@@ -18,6 +18,8 @@ import {Agent} from 'node:https'
 
 export const FIELD_MANAGER = 'kubectl-smh'
 const MAX_ATTEMPTS_ON_429 = 10
+/** processResponse's type for a plain-text answer (a pod's proxy subresource), returned as is. */
+const TEXT = 'text/plain'
 
 /**
  * The generic object API, but JSON in and JSON out. client-node's own serializer maps known kinds through its
@@ -25,9 +27,9 @@ const MAX_ATTEMPTS_ON_429 = 10
  * is lost) and turns timestamps into Dates; objects we read and write are plain JSON, as kubectl shows them.
  */
 export class JsonObjectApi extends KubernetesObjectApi {
-  protected override async processResponse<T extends KubernetesObject>(response: ResponseContext): Promise<T> {
+  protected override async processResponse<T extends KubernetesObject>(response: ResponseContext, type?: string): Promise<T> {
     const text = await response.body.text()
-    if (response.httpStatusCode >= 200 && response.httpStatusCode <= 299) return JSON.parse(text) as T
+    if (response.httpStatusCode >= 200 && response.httpStatusCode <= 299) return (type === TEXT ? text : JSON.parse(text)) as T
     const {ApiException} = await import('@kubernetes/client-node')
     let body: unknown = text
     try {
@@ -51,6 +53,14 @@ export class JsonObjectApi extends KubernetesObjectApi {
         await new Promise((resolve) => setTimeout(resolve, Math.min(Math.max(retryAfter, 0.1), 2) * 1000))
       }
     }
+  }
+
+  /** GET of an API server path as text (e.g. a pod's `proxy` subresource), with this cluster's auth and agent. */
+  async getText(path: string, options: {timeoutMs?: number} = {}): Promise<string> {
+    const request = this.configuration.baseServer.makeRequestContext(path, HttpMethod.GET)
+    request.setHeaderParam('Accept', 'text/plain, */*')
+    if (options.timeoutMs) request.setSignal(AbortSignal.timeout(options.timeoutMs))
+    return (await this.requestPromise(request, TEXT)) as unknown as string
   }
 
   /** Server-side apply of a JSON-shaped object, sent as is. */

@@ -60,6 +60,8 @@ export function registrationRules(istio: IstioNamespaceAccess[]): {cluster: Poli
     const onlyRead = [...resources].filter((r) => !write.get(group)?.has(r)).sort()
     if (onlyRead.length) cluster.push({apiGroups: [group], resources: onlyRead, verbs: ['list']})
   }
+  // stats reads each Istio proxy's :15090/stats/prometheus through the API server (GET only; no exec, no port-forward).
+  cluster.push({apiGroups: [''], resources: ['pods/proxy'], verbs: ['get']})
   for (const [group, resources] of [...write.entries()].sort()) {
     // patch: server-side apply; create: an apply that creates is also authorised as create; delete: prune.
     cluster.push({apiGroups: [group], resources: [...resources].sort(), verbs: ['create', 'delete', 'list', 'patch']})

@@ -11,6 +11,8 @@ describe('the RBAC a registration grants', () => {
       {apiGroups: [''], resources: ['pods', 'services'], verbs: ['list']},
       {apiGroups: ['apps'], resources: ['daemonsets', 'deployments', 'replicasets', 'statefulsets'], verbs: ['list']},
     ])
+    // stats: each Istio proxy's Prometheus stats through the API server's pod proxy, GET only.
+    expect(rules.cluster.filter((r) => r.resources.includes('pods/proxy'))).toEqual([{apiGroups: [''], resources: ['pods/proxy'], verbs: ['get']}])
     expect(rules.cluster.flatMap((r) => r.resources)).not.toContain('secrets')
     expect(rules.cluster.flatMap((r) => r.resources)).not.toContain('configmaps')
   })
