@@ -14,7 +14,7 @@
  *   The inbound cluster (`inbound|PORT||`) counts what a server pod's sidecar passed to its app: the target is the
  *   pod itself (its principal, version and cluster); who sent it is unknown, so the source principal is empty.
  */
-import {closeNames} from '../services/nearest.js'
+import {closeNames} from '../nearest.js'
 import {UsageError} from '../errors.js'
 import {type LabelSelector, matchesSelector} from './label-selector.js'
 import type {PodSamples, Sample} from './stats-samples.js'
