@@ -15,8 +15,15 @@
  */
 import type {PodSamples, Sample} from './stats-samples.js'
 
-/** The metrics the stats model reads: Istio's standard request counter and Envoy's per-cluster upstream counter. */
-export const STATS_METRICS = ['istio_requests_total', 'envoy_cluster_upstream_rq'] as const
+/**
+ * The metrics the stats model reads, as RE2 patterns of metric names (PromQL `__name__=~`, anchored): Istio's
+ * standard request counter, and Envoy's per-cluster request counters. Envoy names the latter after the cluster: with
+ * Istio's bootstrap stats tags `envoy_cluster_upstream_rq{envoy_cluster_name="outbound|9080||reviews.default.svc.cluster.local"}`,
+ * with upstream Envoy's default tags (the demo's data plane) the name keeps the cluster name's tail after its first
+ * dot: `envoy_cluster_default_svc_cluster_local__upstream_rq{envoy_cluster_name="outbound|9080||reviews"}`, and
+ * `..._upstream_rq_total`. The same set as the stats model's isStatsMetric.
+ */
+export const STATS_METRICS = ['istio_requests_total', 'envoy_cluster_(?:.*_)?upstream_rq(?:_total)?'] as const
 
 /** The label names that say where a series was scraped. */
 export interface PodLabelNames {
@@ -33,9 +40,23 @@ export const BOOKKEEPING_LABELS = ['__name__', 'job', 'instance'] as const
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
 
-/** A metric name that is not one (PromQL would not parse it, or would read it as something else), else undefined. */
-export function badMetricName(names: readonly string[]): string | undefined {
-  return names.find((n) => !METRIC_NAME.test(n))
+/** A metric name pattern that is empty or no regular expression, else undefined. */
+export function badMetricPattern(patterns: readonly string[]): string | undefined {
+  return patterns.find((p) => {
+    if (p === '') return true
+    try {
+      new RegExp(p) // eslint-disable-line no-new
+      return false
+    } catch {
+      return true
+    }
+  })
+}
+
+/** Whether a metric name is one of the patterns (anchored, as PromQL's =~). */
+export function metricMatcher(patterns: readonly string[]): (name: string) => boolean {
+  const re = new RegExp(`^(?:${patterns.join('|')})$`)
+  return (name) => re.test(name)
 }
 
 /** A label name that is not one, else undefined. */
@@ -44,11 +65,13 @@ export function badLabelName(names: readonly string[]): string | undefined {
 }
 
 /**
- * One instant query for all the metrics: `{__name__=~"istio_requests_total|envoy_cluster_upstream_rq"}` (a metric
- * name has no regex metacharacter), so every series is read at one evaluation time, in one request.
+ * One instant query for all the metrics, `{__name__=~"istio_requests_total|envoy_cluster_(?:.*_)?upstream_rq(?:_total)?"}`,
+ * so every series is read at one evaluation time, in one request; a single metric name is queried by its name.
  */
-export function statsQuery(metrics: readonly string[]): string {
-  return metrics.length === 1 ? metrics[0] : `{__name__=~"${metrics.join('|')}"}`
+export function statsQuery(patterns: readonly string[]): string {
+  if (patterns.length === 1 && METRIC_NAME.test(patterns[0])) return patterns[0]
+  const literal = patterns.join('|').replace(/\\/g, '\\\\').replace(/"/g, '\\"')
+  return `{__name__=~"${literal}"}`
 }
 
 /** One series of an instant vector, as Prometheus's HTTP API returns it. */

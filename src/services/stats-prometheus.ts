@@ -6,13 +6,13 @@
  */
 import {SmhError, UsageError} from '../errors.js'
 import {
-  badLabelName, badMetricName, DEFAULT_POD_LABELS, type GroupOptions, podSamplesFromAnswer, PrometheusAnswerError,
+  badLabelName, badMetricPattern, DEFAULT_POD_LABELS, type GroupOptions, podSamplesFromAnswer, PrometheusAnswerError,
   STATS_METRICS, statsQuery,
 } from '../observe/prometheus.js'
 import type {PodSamples} from '../observe/stats-samples.js'
 
 export interface PrometheusReadOptions extends GroupOptions {
-  /** The metrics to read (default: istio_requests_total and envoy_cluster_upstream_rq). */
+  /** The metrics to read: names, or RE2 patterns of names (default STATS_METRICS: istio_requests_total and Envoy's upstream_rq counters). */
   metrics?: readonly string[]
   /** Give up after this long (default 10 s; 0: no limit). */
   timeoutMs?: number
@@ -72,8 +72,8 @@ export async function readPrometheusSamples(url: string, options: PrometheusRead
   const endpoint = prometheusEndpoint(url)
   const metrics = options.metrics ?? STATS_METRICS
   if (metrics.length === 0) throw new UsageError('no metrics to read from Prometheus')
-  const badMetric = badMetricName(metrics)
-  if (badMetric !== undefined) throw new UsageError(`"${badMetric}" is not a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)`)
+  const badMetric = badMetricPattern(metrics)
+  if (badMetric !== undefined) throw new UsageError(`"${badMetric}" is neither a metric name nor a regular expression of metric names`)
   const labels = {...DEFAULT_POD_LABELS, ...options.labels}
   const badLabel = badLabelName([...Object.values(labels), ...(options.dropLabels ?? [])])
   if (badLabel !== undefined) throw new UsageError(`"${badLabel}" is not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)`)

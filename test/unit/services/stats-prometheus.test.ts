@@ -51,7 +51,7 @@ describe('--prometheus-url', () => {
   })
 
   it('bad metric or label names → UsageError', async () => {
-    await expect(readPrometheusSamples('http://127.0.0.1:9', {metrics: ['a|b']})).rejects.toThrow(new UsageError('"a|b" is not a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)'))
+    await expect(readPrometheusSamples('http://127.0.0.1:9', {metrics: ['a(b']})).rejects.toThrow(new UsageError('"a(b" is neither a metric name nor a regular expression of metric names'))
     await expect(readPrometheusSamples('http://127.0.0.1:9', {labels: {pod: 'k8s-pod'}})).rejects.toThrow(/"k8s-pod" is not a Prometheus label name/)
   })
 
