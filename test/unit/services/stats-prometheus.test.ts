@@ -6,6 +6,7 @@ import {createServer} from 'node:net'
 
 import {describe, expect, it} from 'vitest'
 
+import {binaryPath, requireBinary, toolVersions} from '../../../src/controlplane/binaries.js'
 import {SmhError, UsageError} from '../../../src/errors.js'
 import {prometheusEndpoint, readPrometheusSamples} from '../../../src/services/stats-prometheus.js'
 
@@ -75,5 +76,18 @@ describe('--prometheus-url', () => {
     } finally {
       server.close()
     }
+  })
+})
+
+describe("Debian's Prometheus for the tests (test/env/build-tools.sh prometheus)", () => {
+  it('is cached under its Debian version, or taken from KUBECTL_SMH_PROMETHEUS or KUBECTL_SMH_BIN_DIR', () => {
+    expect(toolVersions().prometheus).toMatch(/^2\.\d+\.\d+\+ds-\d+(\+deb\d+u\d+)?$/)
+    expect(binaryPath('prometheus', {KUBECTL_SMH_CACHE: '/c'})).toBe(`/c/prometheus-${toolVersions().prometheus}/prometheus`)
+    expect(binaryPath('prometheus', {KUBECTL_SMH_BIN_DIR: '/bin-dir'})).toBe('/bin-dir/prometheus')
+    expect(binaryPath('prometheus', {KUBECTL_SMH_BIN_DIR: '/bin-dir', KUBECTL_SMH_PROMETHEUS: '/usr/bin/prometheus'})).toBe('/usr/bin/prometheus')
+  })
+  it('missing → one line saying how to fetch it', () => {
+    expect(() => requireBinary('prometheus', {KUBECTL_SMH_CACHE: '/nonexistent'})).toThrow(
+      `prometheus not found at /nonexistent/prometheus-${toolVersions().prometheus}/prometheus: fetch it with \`bash test/env/build-tools.sh prometheus\` (Debian's package prometheus, with apt-get download), or set KUBECTL_SMH_PROMETHEUS to a Prometheus binary`)
   })
 })
