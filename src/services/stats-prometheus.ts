@@ -103,7 +103,7 @@ export async function readPrometheusSamples(url: string, options: PrometheusRead
     body = undefined
   }
   if (response.status === 401 || response.status === 403) {
-    throw new SmhError(`${where} answered ${response.status} ${response.statusText}: it wants credentials; put them into the URL (https://user:password@host) or ask for a token header`)
+    throw new SmhError(`${where} answered ${response.status} ${response.statusText}: it wants credentials; put them into the URL (https://user:password@host)`)
   }
   let grouped
   try {
