@@ -11,9 +11,11 @@
 // Usage (after npm run build): node bench/stats.js [--rounds 5] [--pods 100]
 import {execFileSync, spawn, spawnSync} from 'node:child_process'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
-import {cpus, loadavg, tmpdir} from 'node:os'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+
+import {fmtSeconds as fmt, machineLoad, median, since, withControlPlanes} from './support.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const args = process.argv.slice(2)
@@ -32,17 +34,8 @@ if (!process.env.SMH_STATS_BENCH_LOCKED) {
   process.exit(r.status ?? 1)
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = Math.floor(s.length / 2)
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
-}
-const fmt = (s) => (s < 1 ? `${(s * 1000).toFixed(0)} ms` : `${s.toFixed(2)} s`)
-const since = (start) => Number(process.hrtime.bigint() - start) / 1e9
 const ip = (...a) => execFileSync('ip', a, {encoding: 'utf8'})
 
-const {startControlPlanes} = await import('../dist/controlplane/control-plane.js')
-const {istioCrdsFile} = await import('../dist/services/demo/index.js')
 const {loadKubeconfig, forContext} = await import('../dist/kube/kubeconfig.js')
 const {ClusterClient} = await import('../dist/kube/client.js')
 const {install} = await import('../dist/services/install.js')
@@ -94,7 +87,6 @@ createServer((req, res) => {
 
 const dir = mkdtempSync(join(tmpdir(), 'smh-bench-stats-'))
 const clusters = ['kind1', 'kind2', 'kind3']
-let plane
 let server
 let netnsMade = false
 try {
@@ -122,46 +114,46 @@ try {
     server.once('exit', (code) => reject(new Error(`the stats server exited ${code}`)))
   })
 
-  plane = await startControlPlanes({clusters, dir, crdsFile: istioCrdsFile()})
-  const kc = loadKubeconfig({kubeconfig: plane.state.kubeconfig})
-  const mgmt = ClusterClient.forContext(kc, 'kind1')
-  await install(mgmt)
-  for (const cluster of clusters) await registerCluster({kubeconfig: kc, mgmt, name: cluster, remoteContext: cluster, tokenDurationSeconds: 3600})
-  // ~33 proxied pods per cluster, Running with an address of ours (written through the status subresource).
-  await Promise.all(clusters.map(async (cluster, c) => {
-    const client = ClusterClient.forContext(kc, cluster)
-    const core = forContext(kc, cluster).makeApiClient(CoreV1Api)
-    for (let i = c; i < podCount; i += clusters.length) {
-      const name = `app-${i}-abcde`
-      const pod = await client.apply({apiVersion: 'v1', kind: 'Pod', metadata: {name, namespace: 'default', labels: {app: `app-${i % 10}`, version: 'v1'}},
-        spec: {containers: [{name: 'app', image: 'app'}, {name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.30.3'}]}})
-      await core.replaceNamespacedPodStatus({name, namespace: 'default', body: {...pod, status: {phase: 'Running', podIP: podAddress(i), podIPs: [{ip: podAddress(i)}]}}})
-    }
-    for (let s = 0; s < 10; s++) await client.apply({apiVersion: 'v1', kind: 'Service', metadata: {name: `svc-${s}`, namespace: 'default'}, spec: {selector: {app: `app-${s}`}, ports: [{port: 9080}]}})
-  }))
-  console.log(`stats over ${podCount} proxied pods in 3 clusters (kind1 management and registered, kind2, kind3), read through the API servers with the stored tokens; each proxy answers ${(Buffer.byteLength(body) / 1024).toFixed(0)} KB of Istio-shaped text; ${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`)
-  console.log(`  setup (not measured): ${fmt(since(setup))}`)
+  await withControlPlanes('stats', clusters, async (plane) => {
+    const kc = loadKubeconfig({kubeconfig: plane.state.kubeconfig})
+    const mgmt = ClusterClient.forContext(kc, 'kind1')
+    await install(mgmt)
+    for (const cluster of clusters) await registerCluster({kubeconfig: kc, mgmt, name: cluster, remoteContext: cluster, tokenDurationSeconds: 3600})
+    // ~33 proxied pods per cluster, Running with an address of ours (written through the status subresource).
+    await Promise.all(clusters.map(async (cluster, c) => {
+      const client = ClusterClient.forContext(kc, cluster)
+      const core = forContext(kc, cluster).makeApiClient(CoreV1Api)
+      for (let i = c; i < podCount; i += clusters.length) {
+        const name = `app-${i}-abcde`
+        const pod = await client.apply({apiVersion: 'v1', kind: 'Pod', metadata: {name, namespace: 'default', labels: {app: `app-${i % 10}`, version: 'v1'}},
+          spec: {containers: [{name: 'app', image: 'app'}, {name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.30.3'}]}})
+        await core.replaceNamespacedPodStatus({name, namespace: 'default', body: {...pod, status: {phase: 'Running', podIP: podAddress(i), podIPs: [{ip: podAddress(i)}]}}})
+      }
+      for (let s = 0; s < 10; s++) await client.apply({apiVersion: 'v1', kind: 'Service', metadata: {name: `svc-${s}`, namespace: 'default'}, spec: {selector: {app: `app-${s}`}, ports: [{port: 9080}]}})
+    }))
+    console.log(`stats over ${podCount} proxied pods in 3 clusters (kind1 management and registered, kind2, kind3), read through the API servers with the stored tokens; each proxy answers ${(Buffer.byteLength(body) / 1024).toFixed(0)} KB of Istio-shaped text; ${machineLoad()}`)
+    console.log(`  setup (not measured): ${fmt(since(setup))}`)
 
-  const times = []
-  let reading
-  for (let i = 0; i < rounds; i++) {
-    const start = process.hrtime.bigint()
-    reading = await readStats({mgmt: ClusterClient.forContext(kc, 'kind1')})
-    times.push(since(start))
-  }
-  console.log(`  service (readStats, concurrency 16): median ${fmt(median(times))} (${times.map(fmt).join(', ')}); ${reading.read}/${reading.proxies} proxies read, ${reading.unreadable.length} unreadable, ${reading.rows.length} rows, ${reading.requests} requests (${reading.requests - reading.proxies} for the registry, lists and mesh configs + ${reading.proxies} proxies)`)
-  if (reading.unreadable.length) console.log(`  unreadable: ${reading.unreadable.slice(0, 3).map((u) => `${u.cluster}/${u.pod}: ${u.reason}`).join('; ')}`)
-  const cli = []
-  for (let i = 0; i < rounds; i++) {
-    const start = process.hrtime.bigint()
-    const r = spawnSync(process.execPath, [join(root, 'bin', 'run.js'), 'stats', '-o', 'json'], {env: {...process.env, KUBECONFIG: plane.state.kubeconfig, NO_COLOR: '1'}, encoding: 'utf8', maxBuffer: 1 << 26})
-    cli.push(since(start))
-    if (r.status !== 0) console.log(`  (stats exited ${r.status}: ${r.stderr.trim()})`)
-  }
-  console.log(`  cli (kubectl smh stats -o json, new process): median ${fmt(median(cli))} (${cli.map(fmt).join(', ')}); target ≤ 2 s`)
+    const times = []
+    let reading
+    for (let i = 0; i < rounds; i++) {
+      const start = process.hrtime.bigint()
+      reading = await readStats({mgmt: ClusterClient.forContext(kc, 'kind1')})
+      times.push(since(start))
+    }
+    console.log(`  service (readStats, concurrency 16): median ${fmt(median(times))} (${times.map(fmt).join(', ')}); ${reading.read}/${reading.proxies} proxies read, ${reading.unreadable.length} unreadable, ${reading.rows.length} rows, ${reading.requests} requests (${reading.requests - reading.proxies} for the registry, lists and mesh configs + ${reading.proxies} proxies)`)
+    if (reading.unreadable.length) console.log(`  unreadable: ${reading.unreadable.slice(0, 3).map((u) => `${u.cluster}/${u.pod}: ${u.reason}`).join('; ')}`)
+    const cli = []
+    for (let i = 0; i < rounds; i++) {
+      const start = process.hrtime.bigint()
+      const r = spawnSync(process.execPath, [join(root, 'bin', 'run.js'), 'stats', '-o', 'json'], {env: {...process.env, KUBECONFIG: plane.state.kubeconfig, NO_COLOR: '1'}, encoding: 'utf8', maxBuffer: 1 << 26})
+      cli.push(since(start))
+      if (r.status !== 0) console.log(`  (stats exited ${r.status}: ${r.stderr.trim()})`)
+    }
+    console.log(`  cli (kubectl smh stats -o json, new process): median ${fmt(median(cli))} (${cli.map(fmt).join(', ')}); target ≤ 2 s`)
+  })
 } finally {
   server?.kill()
-  await plane?.stop()
   rmSync(dir, {recursive: true, force: true})
   // Deleting the namespace removes its end of the veth pair, and so the host's end and the route through it.
   if (netnsMade) spawnSync('ip', ['netns', 'delete', NETNS])

@@ -17,12 +17,16 @@ served elsewhere (failover, shift). --source takes a label selector on the clien
 failover shows as it happens; Ctrl-C stops it. Not on a terminal (or with -o json|yaml) each reading is printed
 after the last, JSON as one document per line.
 
+--prometheus-url reads the same counters from a Prometheus server that scrapes the proxies (one PromQL query per
+reading); its series must carry the target labels cluster, namespace and pod.
+
 A proxy that cannot be read is named on stderr and the others are shown (exit 0).`
   static override examples = [
     '$ kubectl smh stats',
     '$ kubectl smh stats --service kind2/default/reviews',
     "$ kubectl smh stats --source 'app=productpage,version in (v1)' -o json",
     '$ kubectl smh stats --service kind2/default/reviews --watch --interval 2s',
+    '$ kubectl smh stats --prometheus-url http://127.0.0.1:9090',
   ]
   static override flags = {
     service: Flags.string({summary: 'Only requests for this service: CLUSTER/NS/SVC.'}),
@@ -30,6 +34,7 @@ A proxy that cannot be read is named on stderr and the others are shown (exit 0)
     watch: Flags.boolean({char: 'w', summary: 'Read again every --interval, with per-interval deltas and rates.'}),
     interval: Flags.string({summary: 'Time between readings with --watch (e.g. 2s, 500ms, 1m; default 2s).', dependsOn: ['watch']}),
     concurrency: Flags.integer({summary: 'Proxies read at once, over all clusters.', default: 16, min: 1}),
+    'prometheus-url': Flags.string({summary: 'Read the counters from this Prometheus server (PromQL; series labelled cluster, namespace, pod) instead of from each proxy.'}),
   }
 
   async run(): Promise<void> {
@@ -50,8 +55,10 @@ A proxy that cannot be read is named on stderr and the others are shown (exit 0)
     const {openStats, readStats} = await import('../services/stats.js')
     const {renderStatsTable, renderUnreadable, renderWatchHeader} = await import('../ui/stats.js')
     const {renderYaml} = await import('../ui/output.js')
+    const prometheusUrl = this.flags['prometheus-url']
+    const read = prometheusUrl === undefined ? undefined : (await import('../services/stats-prometheus.js')).prometheusReader(prometheusUrl, {timeoutMs: this.requestTimeoutMs || 10_000})
     const mgmt = await this.managementClient()
-    const options = {mgmt, service: this.flags.service, source: this.flags.source, concurrency: this.flags.concurrency}
+    const options = {mgmt, service: this.flags.service, source: this.flags.source, concurrency: this.flags.concurrency, read}
     if (!this.flags.watch) {
       const reading = await readStats(options)
       for (const line of renderUnreadable(reading.unreadable, reading.proxies)) this.info(line)

@@ -10,6 +10,7 @@ import {
   STATS_METRICS, statsQuery,
 } from '../observe/prometheus.js'
 import type {PodSamples} from '../observe/stats-samples.js'
+import type {ProxyPod, SampleReader, SampleReading, Unreadable} from './stats.js'
 
 export interface PrometheusReadOptions extends GroupOptions {
   /** The metrics to read: names, or RE2 patterns of names (default STATS_METRICS: istio_requests_total and Envoy's upstream_rq counters). */
@@ -119,4 +120,25 @@ export async function readPrometheusSamples(url: string, options: PrometheusRead
     throw new SmhError(`${where} has ${grouped.unattributed.series} series of ${metrics.join(', ')} but none with the label(s) ${missing} that name their pod: add them as target labels in the scrape config (Istio's names namespace and pod; cluster is a relabel per cluster), or name the labels it uses`)
   }
   return grouped.pods
+}
+
+/**
+ * `stats --prometheus-url` as the stats service's sample reader: one query per reading in place of one request per
+ * pod. Only the registered clusters' proxies count; a proxy Prometheus holds no series of is unreadable (named on
+ * stderr like a pod that does not answer), since its requests would otherwise silently be missing from the table.
+ */
+export function prometheusReader(url: string, options: PrometheusReadOptions = {}): SampleReader {
+  prometheusEndpoint(url) // a bad URL is exit 2 before any cluster is read
+  return async (pods: ProxyPod[]): Promise<SampleReading> => {
+    const key = (p: {cluster: string; namespace: string; pod: string}) => `${p.cluster}/${p.namespace}/${p.pod}`
+    const held = new Map((await readPrometheusSamples(url, options)).map((s) => [key(s), s]))
+    const samples: PodSamples[] = []
+    const unreadable: Unreadable[] = []
+    for (const pod of pods) {
+      const found = held.get(key(pod))
+      if (found) samples.push(found)
+      else unreadable.push({cluster: pod.cluster, namespace: pod.namespace, pod: pod.pod, reason: `Prometheus at ${prometheusEndpoint(url).shown} has no series of it (scraped with the labels cluster, namespace and pod?)`})
+    }
+    return {samples, unreadable, requests: 1}
+  }
 }

@@ -28,7 +28,7 @@ import type {Sample} from '../../src/observe/stats-samples.js'
 import {dataPlaneDir} from '../../src/services/demo/dataplane.js'
 import {readPrometheusSamples} from '../../src/services/stats-prometheus.js'
 import {runCli} from '../support/cli.js'
-import {parseExpositionText} from '../support/exposition.js'
+import {parseExposition} from '../../src/observe/exposition.js'
 
 const ROOT = process.getuid?.() === 0
 const demoDir = mkdtempSync(join(tmpdir(), 'smh-promstats-'))
@@ -56,7 +56,7 @@ async function direct(pod: RunningPod): Promise<Sample[]> {
   const res = await fetch(`http://${pod.addresses[0]}:15090/stats/prometheus`, {signal: AbortSignal.timeout(5000)})
   expect(res.status).toBe(200)
   // Prometheus keeps no label with an empty value (its data model): compare without them.
-  return parseExpositionText(await res.text()).filter((s) => isStats(s.name))
+  return parseExposition(await res.text()).filter((s) => isStats(s.name))
     .map((s) => ({...s, labels: Object.fromEntries(Object.entries(s.labels).filter(([, v]) => v !== ''))}))
 }
 
@@ -182,6 +182,24 @@ describe("stats --prometheus-url against Debian's Prometheus scraping the demo's
     expect(reviews200.reduce((n, s) => n + s.value, 0), JSON.stringify(fromProm!.samples)).toBeGreaterThanOrEqual(sent.codes['200'])
     for (const s of fromProm!.samples) expect(['envoy_cluster_name', 'envoy_cluster_name,envoy_response_code']).toContain(Object.keys(s.labels).sort().join(','))
     console.log(`prometheus: ${pods.length} pods; kind2 productpage ${fromProm!.samples.length} samples (${was.size} on the pod before): ${reviews200.map((s) => `${s.name}{${s.labels.envoy_cluster_name}} 200=${s.value}`).join(', ')}`)
+  }, 120_000)
+
+  it('kubectl smh stats --prometheus-url gives the rows `stats` reads from the proxies themselves (traffic stopped, one scrape later)', async () => {
+    const kubeconfig = join(demoDir, 'kubeconfig')
+    const traffic = await cli(['demo', 'traffic', '--from', 'kind2/default/productpage-v1', '--to', 'reviews:9080', '--requests', '20'])
+    expect(traffic.code, traffic.stderr).toBe(0)
+    const since = Date.now()
+    for (const pod of state.pods) await scrapedAfter(pod, since)
+    const rows = async (extra: string[]) => {
+      const r = await cli(['stats', '--kubeconfig', kubeconfig, '--service', 'kind2/default/reviews', '-o', 'json', ...extra])
+      expect(r.code, r.stderr).toBe(0)
+      const reading = JSON.parse(r.stdout) as {rows: {requests: number}[]; unreadable: unknown[]}
+      expect(reading.unreadable).toEqual([])
+      return reading.rows.map((row) => JSON.stringify(row)).sort()
+    }
+    const fromProxies = await rows([])
+    expect(fromProxies.length).toBeGreaterThan(0)
+    expect(await rows(['--prometheus-url', promUrl])).toEqual(fromProxies)
   }, 120_000)
 
   it("the default metrics: upstream Envoy has no istio_requests_total, so only Envoy's upstream_rq counters come back", async () => {

@@ -14,7 +14,7 @@ import {
   statsQuery, type VectorSeries, vectorOf,
 } from '../../../src/observe/prometheus.js'
 import type {Sample} from '../../../src/observe/stats-samples.js'
-import {parseExpositionText} from '../../support/exposition.js'
+import {parseExposition} from '../../../src/observe/exposition.js'
 
 const FIXTURES = join(import.meta.dirname, '../../fixtures/prometheus')
 const answer = (name: string) => JSON.parse(readFileSync(join(FIXTURES, `${name}.json`), 'utf8')) as {status: string; data: {resultType: string; result: VectorSeries[]}}
@@ -23,7 +23,7 @@ const answer = (name: string) => JSON.parse(readFileSync(join(FIXTURES, `${name}
  * (Istio's `grpc_response_status=""` on HTTP requests is not in the series), so the stats model must read a missing
  * label as "".
  */
-const served = (target: string) => parseExpositionText(readFileSync(join(FIXTURES, 'targets', `${target}.prom`), 'utf8'))
+const served = (target: string) => parseExposition(readFileSync(join(FIXTURES, 'targets', `${target}.prom`), 'utf8'))
   .filter((s) => metricMatcher(STATS_METRICS)(s.name))
   .map((s) => ({...s, labels: Object.fromEntries(Object.entries(s.labels).filter(([, v]) => v !== ''))}))
 const key = (s: Sample) => `${s.name}${JSON.stringify(Object.entries(s.labels).sort())}`
