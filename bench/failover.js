@@ -87,8 +87,11 @@ const AGG = 'outbound|9080||reviews-failover.default.global'
 const STATS = [
   ['ejections (local)', LOCAL, 'outlier_detection.ejections_enforced_total'],
   ['ejections (kind3)', REMOTE, 'outlier_detection.ejections_enforced_total'],
-  ['rq 503 (local)', LOCAL, 'upstream_rq_503'],
-  ['rq 200 (kind3)', REMOTE, 'upstream_rq_200'],
+  // Response codes and retries count on the route's cluster (the aggregate); requests and outlier stats on the host's.
+  ['rq (local)', LOCAL, 'upstream_rq_total'],
+  ['rq (kind3)', REMOTE, 'upstream_rq_total'],
+  ['rq 503 (aggregate)', AGG, 'upstream_rq_503'],
+  ['rq 200 (aggregate)', AGG, 'upstream_rq_200'],
   ['retries (aggregate)', AGG, 'upstream_rq_retry'],
   ['retries (local)', LOCAL, 'upstream_rq_retry'],
   ['no healthy (local)', LOCAL, 'upstream_cx_none_healthy'],
@@ -102,7 +105,10 @@ const STATS = [
 const pod = () => readDataPlaneState(dir).pods.find((p) => p.cluster === PP.cluster && p.deployment === PP.deployment)
 async function ppStats() {
   const all = await envoyStats(pod(), '^(cluster\\.outbound\\|9080\\|\\|reviews|cluster_manager\\.)')
-  const value = ([, cluster, stat]) => (cluster ? all[`cluster.${cluster}.${stat}`] ?? all[`cluster.${cluster};.${stat}`] : all[stat]) ?? 0
+  const value = ([, cluster, stat]) => {
+    if (!cluster) return all[stat] ?? 0
+    return all[`cluster.${cluster}.${stat}`] ?? all[`cluster.${cluster};.${stat}`] ?? 0
+  }
   return Object.fromEntries(STATS.map((s) => [s[0], value(s)]))
 }
 
@@ -194,9 +200,9 @@ async function deliveryRuns(n) {
   for (let i = 0; i < n; i++) {
     const value = i % 2 === 0 ? '3m' : '2m'
     const want = value === '3m' ? '180s' : '120s'
-    await must(['set', 'outlier', 'kind2/default/reviews', 'kind3/default/reviews', '--name', 'mgmt-reviews-outlier', '--consecutive-errors', '1', '--interval', '10s', '--base-ejection-time', value, '--no-sync'])
+    await must(['set', 'outlier', 'kind2/default/reviews', 'kind3/default/reviews', '--name', 'mgmt-reviews-outlier', '--consecutive-errors', '1', '--interval', '10s', '--base-ejection-time', value, '--no-sync', '--kubeconfig', state.kubeconfig])
     const t0 = Date.now()
-    await must(['sync'])
+    await must(['sync', '--kubeconfig', state.kubeconfig])
     const synced = Date.now()
     const applied = new Map()
     const deadline = synced + 120_000
@@ -213,20 +219,22 @@ async function deliveryRuns(n) {
     const gens = Object.fromEntries(Object.entries(status.clusters).map(([c, s]) => [c, {start: Date.parse(s.at) - s.ms, end: Date.parse(s.at), ms: s.ms, proxies: s.proxies}]))
     const all = [...applied.values()]
     const last = Math.max(...all.map((a) => a.applied))
+    const at = (t) => `${t - synced >= 0 ? '+' : ''}${t - synced}`
     const row = {
       sync: synced - t0,
       delivery: last - synced,
-      poll: Math.min(...Object.values(gens).map((g) => g.start)) - synced,
-      generation: Math.max(...Object.values(gens).map((g) => g.ms)),
-      perProxy: Math.max(...Object.values(gens).map((g) => g.ms / g.proxies)),
+      // The stand-in's last generation per cluster (the one that wrote the new value), relative to sync's return:
+      // it polls every 2 s and generates the clusters one after the other, each proxy by one run of Istio's generator.
+      firstGeneration: Math.min(...Object.values(gens).map((g) => g.start)) - synced,
+      perProxy: median(Object.values(gens).map((g) => g.ms / g.proxies)),
       reload: median(all.map((a) => a.applied - a.written)),
       spread: last - Math.min(...all.map((a) => a.applied)),
     }
     rows.push(row)
-    console.log(`  run ${i + 1} (${value}): sync ${row.sync} ms; every Envoy on the new config ${row.delivery} ms after sync returned: stand-in's next poll ${row.poll} ms, generation ${Object.entries(gens).map(([c, g]) => `${c} ${g.ms} ms/${g.proxies} proxies`).join(', ')}, file → Envoy reload median ${row.reload.toFixed(0)} ms, first to last Envoy ${row.spread} ms; load ${load()}`)
+    console.log(`  run ${i + 1} (${value}): sync ${row.sync} ms; every Envoy on the new config ${row.delivery} ms after sync returned. Generations (ms after sync returned): ${Object.entries(gens).map(([c, g]) => `${c} ${at(g.start)} → ${at(g.end)} (${g.proxies} proxies)`).join(', ')}; file written → Envoy took it median ${row.reload.toFixed(0)} ms; first to last Envoy ${row.spread} ms; load ${load()}`)
   }
   const pick = (k) => rows.map((r) => r[k])
-  console.log(`  delivery after sync returned: ${spread(pick('delivery'))} ms (${n} runs); of it: wait for the stand-in's poll ${spread(pick('poll'))} ms, generation ${spread(pick('generation'))} ms (~${median(pick('perProxy')).toFixed(0)} ms per proxy: Istio's generator run once per proxy), file write → Envoy took it ${spread(pick('reload'))} ms; sync itself ${spread(pick('sync'))} ms`)
+  console.log(`  delivery after sync returned: ${spread(pick('delivery'))} ms (${n} runs). Of it: the stand-in's poll (every 2 s) starts the last generation ${spread(pick('firstGeneration'))} ms after sync returned; Istio's generator ~${median(pick('perProxy')).toFixed(0)} ms per proxy, proxies and clusters one after the other; file write → Envoy took it ${spread(pick('reload'))} ms; sync itself ${spread(pick('sync'))} ms`)
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -12,6 +12,8 @@
 //  6. trust: the trust step of a virtual mesh (create virtualmesh) over 2 and 10 meshes, RSA 4096 and ECDSA P-256,
 //     root vs per-mesh intermediates vs key generation alone (bench/trust.js; a few minutes, RSA key generation)
 //  7. check: `kubectl smh check` over 3 clusters after the seed's walkthrough, wall time (bench/check.js)
+//  8. failover (issue 9; only when named: `node bench/run.js failover`, as root, the only data plane on the host):
+//     the seed's failover on the demo's real Envoys, median of 5, and config delivery after a sync (bench/failover.js)
 import {spawnSync} from 'node:child_process'
 import {existsSync, mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -96,5 +98,10 @@ if (wanted('trust')) {
 
 if (wanted('check')) {
   const r = spawnSync(process.execPath, [join(root, 'bench', 'check.js')], {cwd: root, stdio: 'inherit'})
+  if (r.status !== 0) process.exitCode = r.status ?? 1
+}
+
+if (only.includes('failover')) {
+  const r = spawnSync(process.execPath, [join(root, 'bench', 'failover.js')], {cwd: root, stdio: 'inherit'})
   if (r.status !== 0) process.exitCode = r.status ?? 1
 }
