@@ -153,6 +153,7 @@ describe('seed failover proven by requests, on Istio-generated config (istiod st
     const traffic = demoTraffic({demoDir, from: 'kind2/default/productpage-v1', to: 'reviews:9080', requests: 300, rate: 20, onAnswer: (a) => times.push({at: Date.now(), code: a.code, cluster: a.cluster})})
     await sleep(2000)
     failedAt = Date.now()
+    failoverAt = failedAt
     const fail = demoFail({demoDir, target: 'kind2/default/reviews'})
     expect(fail.pods.length).toBe(2)
     const result = await traffic
@@ -174,7 +175,8 @@ describe('seed failover proven by requests, on Istio-generated config (istiod st
     const clusters = await adminGet(pp.netns, '/clusters')
     expect(clusters).toMatch(/outbound\|9080\|\|reviews\.default\.svc\.kind3\.global::10\.247\.255\.1:15443::rq_success::[1-9]/)
     // simulate with the same failure names kind3's tier, and the data plane agrees: every answer after the switch comes
-    // from kind3's reviews pods (the versions that tier has: v1, v2, v3).
+    // from kind3's reviews pods, of the versions that tier has (v1, v2, v3; which of them answer depends on the pod
+    // kind3's gateway chose for productpage's connection: AUTO_PASSTHROUGH balances connections, not requests).
     const sim = await simulated(['kind2/default/reviews'])
     expect(sim.tiers).toEqual(['1:kind2/default/reviews failed', '2:kind3/default/reviews'])
     expect(sim.servedBy).toBe('kind3/default/reviews')
@@ -182,14 +184,13 @@ describe('seed failover proven by requests, on Istio-generated config (istiod st
     const behind = podsBehind(sim.servedBy)
     const servedPods = new Set(result.answers.slice(-settled.length).map((a) => a.pod!))
     expect([...servedPods].filter((p) => !behind.names.has(p))).toEqual([])
-    expect(new Set(result.answers.slice(-settled.length).map((a) => a.version))).toEqual(behind.versions)
     expect(behind.versions).toEqual(new Set(['v1', 'v2', 'v3']))
+    expect([...new Set(result.answers.slice(-settled.length).map((a) => a.version!))].filter((v) => !behind.versions.has(v))).toEqual([])
     const gw = state.pods.find((p) => p.cluster === 'kind3' && p.kind === 'gateway')!
     expect(await adminGet(gw.netns, '/stats?filter=^listener.0.0.0.0_15443.downstream_cx_total$')).toMatch(/: [1-9]/)
     const reviews3 = state.pods.filter((p) => p.cluster === 'kind3' && p.app === 'reviews')
     const handshakes = await Promise.all(reviews3.map((p) => adminGet(p.netns, '/stats?filter=^listener.0.0.0.0_15006.ssl.handshake$')))
     expect(handshakes.join('\n')).toMatch(/: [1-9]/)
-    failoverAt = failedAt
   }, 120_000)
 
   it('demo heal → traffic returns to kind2 once the base ejection time (2 min) is over, not before', async () => {
