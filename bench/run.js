@@ -14,6 +14,8 @@
 //  7. check: `kubectl smh check` over 3 clusters after the seed's walkthrough, wall time (bench/check.js)
 //  8. stats: `kubectl smh stats` over 100 proxied pods in 3 clusters through the API servers, wall time and
 //     requests (bench/stats.js; root, holds the data plane lock)
+//  9. failover (issue 9; only when named: `node bench/run.js failover`, as root, the only data plane on the host):
+//     the seed's failover on the demo's real Envoys, median of 5, and config delivery after a sync (bench/failover.js)
 import {spawnSync} from 'node:child_process'
 import {existsSync, mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -103,5 +105,10 @@ if (wanted('check')) {
 
 if (wanted('stats')) {
   const r = spawnSync(process.execPath, [join(root, 'bench', 'stats.js')], {cwd: root, stdio: 'inherit'})
+  if (r.status !== 0) process.exitCode = r.status ?? 1
+}
+
+if (only.includes('failover')) {
+  const r = spawnSync(process.execPath, [join(root, 'bench', 'failover.js')], {cwd: root, stdio: 'inherit'})
   if (r.status !== 0) process.exitCode = r.status ?? 1
 }

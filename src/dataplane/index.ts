@@ -290,6 +290,22 @@ export function podsNamed(state: DataPlaneState, ref: string): RunningPod[] {
   throw new UsageError(`"${ref}": no Deployment or Service "${name}" in ${cluster}/${namespace} (there: ${names.join(', ') || 'nothing'})`)
 }
 
+/**
+ * Restarts one pod's Envoy on the config in its folder (a new process: no connections, outlier ejections or stats
+ * carried over), records the new pid, and resolves when it is ready. For benchmarks that repeat a failover without
+ * waiting out the base ejection time.
+ */
+export async function restartProxy(dir: string, ref: {cluster: string; name: string}, options: {detached?: boolean; envoyBinary?: string} = {}): Promise<RunningPod> {
+  const state = readDataPlaneState(dir)
+  const pod = state?.pods.find((p) => p.cluster === ref.cluster && p.name === ref.name)
+  if (!state || !pod?.proxy) throw new SmhError(`no running proxy ${ref.cluster}/${ref.name} in ${dir}`)
+  await stopProcess(pod.proxy.pid, 2000)
+  const proxy = await startProxy({pod, configDir: pod.configDir, envoyBinary: options.envoyBinary ?? requireEnvoy(), logFile: pod.proxy.logFile, detached: options.detached ?? true})
+  pod.proxy = {pid: proxy.pid, logFile: pod.proxy.logFile}
+  writeState(state)
+  return pod
+}
+
 /** Sets the apps' mode (fail: 503; stop: port closed; ok) and returns the pods changed. */
 export function setAppMode(pods: RunningPod[], mode: AppMode): RunningPod[] {
   const withApp = pods.filter((p) => p.process)

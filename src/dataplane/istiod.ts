@@ -53,7 +53,7 @@ const KINDS: {apiVersion: string; kind: string}[] = [
   {apiVersion: 'security.istio.io/v1', kind: 'RequestAuthentication'},
 ]
 
-type Obj = {apiVersion: string; kind: string; metadata: {name?: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string>; managedFields?: any}; spec?: any}
+export type Obj = {apiVersion: string; kind: string; metadata: {name?: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string>; managedFields?: any}; spec?: any}
 
 /** One cluster's inputs to its istiod: the snapshot, our objects, istiod's env, and a fingerprint of it all. */
 export interface ClusterInputs {
@@ -73,18 +73,33 @@ export async function readClusterInputs(kc: KubeConfig, cluster: string): Promis
     if (isNotFound(e)) return [] as Obj[]
     throw e
   })))
-  const objects = lists.flat()
   const istio = await client.readIfExists({apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'istio', namespace: ISTIO_NAMESPACE}}) as Obj | undefined
-  if (istio) objects.push({...istio, apiVersion: 'v1', kind: 'ConfigMap'})
   const istiod = await client.readIfExists({apiVersion: 'apps/v1', kind: 'Deployment', metadata: {name: 'istiod', namespace: ISTIO_NAMESPACE}}) as Obj | undefined
-  const env: Record<string, string> = {}
-  const pilot = (istiod?.spec?.template?.spec?.containers ?? []).find((c: any) => c.name === 'discovery') ?? istiod?.spec?.template?.spec?.containers?.[0]
-  for (const e of pilot?.env ?? []) if (typeof e?.name === 'string' && e.name.startsWith('PILOT_') && typeof e.value === 'string') env[e.name] = e.value
+  return clusterInputsOf(cluster, lists.flat(), istio, istiod)
+}
+
+/**
+ * One cluster's inputs from what was read (pure): the objects and the `istio` mesh ConfigMap form the snapshot
+ * (managedFields dropped), ours are the Istio objects labelled managed-by kubectl-smh, the env is istiod's, and the
+ * fingerprint names every object at its resourceVersion plus istiod's Deployment (its env may change).
+ */
+export function clusterInputsOf(cluster: string, listed: Obj[], istio: Obj | undefined, istiod: Obj | undefined): ClusterInputs {
+  const objects = [...listed]
+  if (istio) objects.push({...istio, apiVersion: 'v1', kind: 'ConfigMap'})
+  const env = pilotEnv(istiod)
   for (const o of objects) delete o.metadata.managedFields
   const key = (o: Obj) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}@${o.metadata.resourceVersion ?? ''}`
   const fingerprint = [...objects.map(key), `istiod@${istiod?.metadata.resourceVersion ?? ''}`].sort().join('\n')
   const isOurs = (o: Obj) => o.apiVersion.includes('istio.io/') && o.metadata.labels?.[MANAGED_BY] === 'kubectl-smh'
   return {cluster, snapshot: objects, ours: objects.filter(isOurs), env, fingerprint}
+}
+
+/** istiod's `PILOT_*` flags: plain `value`s of its `discovery` container (else its first); `valueFrom` is not read. */
+export function pilotEnv(istiod: Obj | undefined): Record<string, string> {
+  const env: Record<string, string> = {}
+  const pilot = (istiod?.spec?.template?.spec?.containers ?? []).find((c: any) => c.name === 'discovery') ?? istiod?.spec?.template?.spec?.containers?.[0]
+  for (const e of pilot?.env ?? []) if (typeof e?.name === 'string' && e.name.startsWith('PILOT_') && typeof e.value === 'string') env[e.name] = e.value
+  return env
 }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -110,14 +125,27 @@ export async function generate(inputs: ClusterInputs, proxy: string, workDir: st
   const config = join(workDir, `${inputs.cluster}-config.json`)
   if (!existsSync(snapshot)) writeFileSync(snapshot, JSON.stringify({apiVersion: 'v1', kind: 'List', items: inputs.snapshot}))
   if (!existsSync(config)) writeFileSync(config, JSON.stringify({apiVersion: 'v1', kind: 'List', items: inputs.ours}))
-  const args = ['--cluster', inputs.cluster, '--proxy', proxy, '--snapshot', snapshot, '--config', config, '--no-analyze']
+  const {args, env} = oracleInvocation(inputs, proxy, snapshot, config)
   const {code, stdout, stderr} = await new Promise<{code: number; stdout: string; stderr: string}>((resolve, reject) => {
-    execFile(oracle, args, {maxBuffer: 256 * 1024 * 1024, env: {...process.env, ...inputs.env}}, (err, out, errOut) => {
+    execFile(oracle, args, {maxBuffer: 256 * 1024 * 1024, env}, (err, out, errOut) => {
       if (err && typeof err.code !== 'number') reject(err)
       else resolve({code: err ? (err.code as number) : 0, stdout: out, stderr: errOut})
     })
   })
-  if (code === 2 || !stdout.trim()) throw new SmhError(`Istio's generator failed for ${inputs.cluster} ${proxy} (exit ${code}): ${stderr.trim().split('\n').slice(-3).join(' ')}`)
+  return parseOracleOutput(inputs.cluster, proxy, code, stdout, stderr)
+}
+
+/** The oracle's command line for one proxy and its environment: ours, with istiod's `PILOT_*` flags over it. */
+export function oracleInvocation(inputs: Pick<ClusterInputs, 'cluster' | 'env'>, proxy: string, snapshot: string, config: string, baseEnv: NodeJS.ProcessEnv = process.env): {args: string[]; env: NodeJS.ProcessEnv} {
+  return {args: ['--cluster', inputs.cluster, '--proxy', proxy, '--snapshot', snapshot, '--config', config, '--no-analyze'], env: {...baseEnv, ...inputs.env}}
+}
+
+/**
+ * The oracle's answer: exit 2 or no output is a failure (the last lines of its stderr say why); otherwise its JSON,
+ * with what Istio rejected or ignored in `errors` (exit 1: istiod would still push the rest, so the rest is used).
+ */
+export function parseOracleOutput(cluster: string, proxy: string, code: number, stdout: string, stderr: string): GeneratedProxy {
+  if (code === 2 || !stdout.trim()) throw new SmhError(`Istio's generator failed for ${cluster} ${proxy} (exit ${code}): ${stderr.trim().split('\n').slice(-3).join(' ')}`)
   const r = JSON.parse(stdout) as GeneratedProxy
   return {proxy: r.proxy, clusters: r.clusters ?? [], listeners: r.listeners ?? [], routes: r.routes ?? [], endpoints: r.endpoints ?? [], errors: r.errors ?? []}
 }
@@ -149,10 +177,9 @@ export async function pushProxy(inputs: ClusterInputs, pod: ProxyTarget, workDir
  * reviews kept refusing productpage: ssl.fail_verify_error), and an SDS update whose resources are unchanged
  * rebuilds nothing.
  */
-function versionedCerts(certDir: string): string {
+export function versionedCerts(certDir: string): string {
   const texts = Object.values(CERT_FILES).map((f) => readFileSync(join(certDir, f)))
-  const hash = createHash('sha256').update(Buffer.concat(texts)).digest('hex').slice(0, 12)
-  const dir = join(certDir, `v-${hash}`)
+  const dir = join(certDir, certVersionName(texts))
   if (!existsSync(dir)) {
     const tmp = `${dir}.tmp`
     rmSync(tmp, {recursive: true, force: true})
@@ -163,11 +190,20 @@ function versionedCerts(certDir: string): string {
   return dir
 }
 
+/** The versioned copy's folder name: `v-` and 12 hex digits of the SHA-256 of the files (chain, key, root, in that order). */
+export function certVersionName(texts: Buffer[]): string {
+  return `v-${createHash('sha256').update(Buffer.concat(texts)).digest('hex').slice(0, 12)}`
+}
+
 /** Keeps the current copy and the one before (an Envoy may still be loading it). */
-function pruneVersionedCerts(certDir: string, current: string): void {
-  const old = readdirSync(certDir).filter((n) => n.startsWith('v-') && join(certDir, n) !== current)
-    .map((n) => ({path: join(certDir, n), at: statSync(join(certDir, n)).mtimeMs})).sort((a, b) => b.at - a.at)
-  for (const o of old.slice(1)) rmSync(o.path, {recursive: true, force: true})
+export function pruneVersionedCerts(certDir: string, current: string): void {
+  const copies = readdirSync(certDir).filter((n) => n.startsWith('v-')).map((n) => ({path: join(certDir, n), at: statSync(join(certDir, n)).mtimeMs}))
+  for (const path of certCopiesToPrune(copies, current)) rmSync(path, {recursive: true, force: true})
+}
+
+/** Of the versioned copies (path, mtime), those to remove: all but the current one and the newest other. */
+export function certCopiesToPrune(copies: {path: string; at: number}[], current: string): string[] {
+  return copies.filter((c) => c.path !== current).sort((a, b) => b.at - a.at).slice(1).map((c) => c.path)
 }
 
 /** Per-cluster inputs read once and shared by the proxies of a first generation (demo up's config provider). */
@@ -248,13 +284,13 @@ export async function runIstiodLoop(dir: string, options: {intervalMs?: number; 
       try {
         const inputs = await readClusterInputs(kc, cluster)
         // The workload certificates too: renewed ones (here or by `demo traffic`) are pushed as SDS updates.
-        const fingerprint = `${inputs.fingerprint}\nca@${(readDataPlaneState(dir) as LoopState | undefined)?.cas?.[cluster]?.fingerprint ?? ''}`
+        const fingerprint = generationKey(inputs.fingerprint, (readDataPlaneState(dir) as LoopState | undefined)?.cas?.[cluster]?.fingerprint)
         if (seen.get(cluster) === fingerprint) continue
         const work = mkdtempSync(join(tmpdir(), 'smh-istiod-'))
         try {
           let written = 0
           const errors = new Set<string>()
-          const pods = state.pods.filter((p) => p.cluster === cluster)
+          const pods = proxiesOf(state.pods, cluster)
           for (const pod of pods) {
             const r = await pushProxy(inputs, pod, work, oracle)
             written += r.written.length
@@ -278,6 +314,25 @@ export async function runIstiodLoop(dir: string, options: {intervalMs?: number; 
   }
 }
 
+/**
+ * What decides whether the loop regenerates a cluster: its inputs' fingerprint (every object it reads at its
+ * resourceVersion, istiod's Deployment) and the fingerprint of the CA its workload certificates are issued under.
+ * Any change in either regenerates every proxy of that cluster (and only of that cluster).
+ */
+export function generationKey(inputsFingerprint: string, caFingerprint: string | undefined): string {
+  return `${inputsFingerprint}\nca@${caFingerprint ?? ''}`
+}
+
+/** The proxies a cluster's generation writes: every pod of that cluster (sidecars and gateways), in state order. */
+export function proxiesOf<P extends {cluster: string}>(pods: P[], cluster: string): P[] {
+  return pods.filter((p) => p.cluster === cluster)
+}
+
+/** Whether the loop's status shows every cluster generated more often than `since` says (0 for a cluster not named). */
+export function generatedSince(status: IstiodStatus | undefined, clusters: string[], since: Record<string, number> = {}): boolean {
+  return !!status && clusters.every((c) => (status.clusters[c]?.generation ?? 0) > (since[c] ?? 0))
+}
+
 /** Starts the loop as a detached process (its own process group; outlives `demo up`). */
 export function startIstiodLoop(dir: string, options: {detached?: boolean; intervalMs?: number} = {}): {pid: number; logFile: string} {
   const logFile = join(dir, 'istiod.log')
@@ -296,7 +351,7 @@ export async function waitForGeneration(dir: string, clusters: string[], since: 
   const end = Date.now() + timeoutMs
   for (;;) {
     const s = readIstiodStatus(dir)
-    if (s && clusters.every((c) => (s.clusters[c]?.generation ?? 0) > (since[c] ?? 0))) return s
+    if (s && generatedSince(s, clusters, since)) return s
     if (Date.now() > end) throw new SmhError(`the istiod stand-in did not regenerate ${clusters.join(', ')} within ${timeoutMs / 1000}s (see ${join(dir, 'istiod.log')})`)
     await sleep(250)
   }
@@ -319,13 +374,20 @@ const INOTIFY = '/proc/sys/fs/inotify/max_user_instances'
  * Envoy then aborts (`assert failure: inotify_fd_ >= 0`). Raises the limit to `atLeast` (root only); returns the
  * previous value when it changed it, so `demo down` can put it back.
  */
-export function raiseInotifyInstances(atLeast = 8192): number | undefined {
-  const current = Number(readFileSync(INOTIFY, 'utf8').trim())
-  if (current >= atLeast) return undefined
-  writeFileSync(INOTIFY, String(atLeast))
+export function raiseInotifyInstances(atLeast = 8192, file = INOTIFY): number | undefined {
+  const current = Number(readFileSync(file, 'utf8').trim())
+  const raise = inotifyRaise(current, atLeast)
+  if (raise === undefined) return undefined
+  writeFileSync(file, String(raise))
   return current
 }
 
-export function restoreInotifyInstances(previous: number | undefined): void {
-  if (previous) writeFileSync(INOTIFY, String(previous))
+/** The value to write for at least `atLeast` instances, or undefined when `current` already allows as many. */
+export function inotifyRaise(current: number, atLeast: number): number | undefined {
+  return current >= atLeast ? undefined : atLeast
+}
+
+/** Puts back the value raiseInotifyInstances returned (nothing when it changed nothing). */
+export function restoreInotifyInstances(previous: number | undefined, file = INOTIFY): void {
+  if (previous) writeFileSync(file, String(previous))
 }

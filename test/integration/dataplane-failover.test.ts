@@ -5,7 +5,9 @@
  * running Envoys through the stand-in's loop, without restarting them; every Envoy accepts its whole config; 200
  * requests from kind2's productpage to reviews:9080 are all answered by kind2's reviews; after `demo fail
  * kind2/default/reviews` the answers come from kind3 (through kind3's east-west gateway, mTLS with the virtual
- * mesh's shared root). The failover time and the errors during the switch are measured and printed.
+ * mesh's shared root). The failover time and the errors during the switch are measured and printed. `kubectl smh
+ * simulate` (issue 10) agrees with what the data plane does: the tier it says serves, before and after the failure, is
+ * the cluster (and the pods) that answered.
  */
 import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -16,6 +18,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {adminGet, readDataPlaneState, type DataPlaneState} from '../../src/dataplane/index.js'
 import {envoyAccepts} from '../../src/dataplane/envoy.js'
 import {readIstiodStatus, waitForGeneration} from '../../src/dataplane/istiod.js'
+import type {Simulation} from '../../src/observe/simulate.js'
 import {dataPlaneDir, demoFail, demoHeal, demoTraffic} from '../../src/services/demo/dataplane.js'
 import {runCli} from '../support/cli.js'
 
@@ -28,6 +31,31 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 let state: DataPlaneState
 let failoverAt = 0
 const pids = () => Object.fromEntries(state.pods.map((p) => [`${p.cluster}/${p.name}`, p.proxy?.pid]))
+
+/**
+ * `kubectl smh simulate kind2/default/reviews --from kind2 [--fail ...] -o json` on the demo's clusters: the serving
+ * tier of kind2's reviews route (the failover service's tiers), healthy or with the --fail parts out.
+ */
+async function simulated(fail: string[] = []): Promise<{servedBy: string; tier: {cluster: string; service: string}; tiers: string[]}> {
+  const out = await cli(['simulate', 'kind2/default/reviews', '--from', 'kind2', ...fail.flatMap((f) => ['--fail', f]), '--kubeconfig', state.kubeconfig, '--mgmt-context', 'kind1', '-o', 'json'])
+  expect(out.code, out.stderr).toBe(0)
+  const sim = JSON.parse(out.stdout) as Simulation
+  const view = (fail.length ? sim.failed : sim.healthy)!
+  expect(view.map((v) => v.cluster)).toEqual(['kind2'])
+  const [destination] = view[0].routes[0].destinations
+  expect(destination.type).toBe('failover')
+  const tier = destination.tiers.find((t) => t.service === destination.servedBy)!
+  expect(tier, JSON.stringify(destination)).toBeDefined()
+  return {servedBy: destination.servedBy!, tier, tiers: destination.tiers.map((t) => `${t.priority}:${t.service}${t.failed ? ' failed' : ''}`)}
+}
+
+/** The pods of the data plane behind a simulated tier's service (CLUSTER/NS/SVC), by name, and their versions. */
+function podsBehind(service: string): {names: Set<string>; versions: Set<string>} {
+  const [cluster, namespace, name] = service.split('/')
+  const svc = state.services.find((s) => s.cluster === cluster && s.namespace === namespace && s.name === name)!
+  const pods = state.pods.filter((p) => p.cluster === cluster && p.namespace === namespace && Object.entries(svc.selector).every(([k, v]) => p.labels[k] === v))
+  return {names: new Set(pods.map((p) => p.name)), versions: new Set(pods.map((p) => p.version))}
+}
 
 /** Until every Envoy accepts its whole config (nothing rejected, nothing warming), or throws with the problems. */
 async function allAccepted(timeoutMs = 90_000): Promise<void> {
@@ -103,12 +131,29 @@ describe('seed failover proven by requests, on Istio-generated config (istiod st
     expect(result.by.map((b: any) => b.pod.replace(/-[^-]+-[^-]+$/, '')).sort()).toEqual(['reviews-v1', 'reviews-v2'])
   }, 120_000)
 
+  it('simulate says kind2 serves reviews for kind2, and the data plane agrees: every answer from its pods', async () => {
+    const sim = await simulated()
+    expect(sim.tiers).toEqual(['1:kind2/default/reviews', '2:kind3/default/reviews'])
+    expect(sim.servedBy).toBe('kind2/default/reviews')
+    const out = await cli(['demo', 'traffic', '--from', 'kind2/default/productpage-v1', '--to', 'reviews:9080', '--requests', '40', '-o', 'json'])
+    expect(out.code, out.stderr).toBe(0)
+    const result = JSON.parse(out.stdout)
+    expect(result.codes).toEqual({200: 40})
+    const behind = podsBehind(sim.servedBy)
+    for (const b of result.by) {
+      expect(b.cluster).toBe(sim.tier.cluster)
+      expect(behind.names.has(b.pod), `${b.pod} behind ${sim.servedBy}`).toBe(true)
+      expect(behind.versions.has(b.version)).toBe(true)
+    }
+  }, 120_000)
+
   it('demo fail kind2/default/reviews → answers come from kind3 through its gateway (mTLS), failover time measured', async () => {
     const times: {at: number; code: number; cluster?: string}[] = []
     let failedAt = 0
     const traffic = demoTraffic({demoDir, from: 'kind2/default/productpage-v1', to: 'reviews:9080', requests: 300, rate: 20, onAnswer: (a) => times.push({at: Date.now(), code: a.code, cluster: a.cluster})})
     await sleep(2000)
     failedAt = Date.now()
+    failoverAt = failedAt
     const fail = demoFail({demoDir, target: 'kind2/default/reviews'})
     expect(fail.pods.length).toBe(2)
     const result = await traffic
@@ -129,12 +174,23 @@ describe('seed failover proven by requests, on Istio-generated config (istiod st
     const pp = state.pods.find((p) => p.cluster === 'kind2' && p.deployment === 'productpage-v1')!
     const clusters = await adminGet(pp.netns, '/clusters')
     expect(clusters).toMatch(/outbound\|9080\|\|reviews\.default\.svc\.kind3\.global::10\.247\.255\.1:15443::rq_success::[1-9]/)
+    // simulate with the same failure names kind3's tier, and the data plane agrees: every answer after the switch comes
+    // from kind3's reviews pods, of the versions that tier has (v1, v2, v3; which of them answer depends on the pod
+    // kind3's gateway chose for productpage's connection: AUTO_PASSTHROUGH balances connections, not requests).
+    const sim = await simulated(['kind2/default/reviews'])
+    expect(sim.tiers).toEqual(['1:kind2/default/reviews failed', '2:kind3/default/reviews'])
+    expect(sim.servedBy).toBe('kind3/default/reviews')
+    expect(sim.tier.cluster).toBe('kind3')
+    const behind = podsBehind(sim.servedBy)
+    const servedPods = new Set(result.answers.slice(-settled.length).map((a) => a.pod!))
+    expect([...servedPods].filter((p) => !behind.names.has(p))).toEqual([])
+    expect(behind.versions).toEqual(new Set(['v1', 'v2', 'v3']))
+    expect([...new Set(result.answers.slice(-settled.length).map((a) => a.version!))].filter((v) => !behind.versions.has(v))).toEqual([])
     const gw = state.pods.find((p) => p.cluster === 'kind3' && p.kind === 'gateway')!
     expect(await adminGet(gw.netns, '/stats?filter=^listener.0.0.0.0_15443.downstream_cx_total$')).toMatch(/: [1-9]/)
     const reviews3 = state.pods.filter((p) => p.cluster === 'kind3' && p.app === 'reviews')
     const handshakes = await Promise.all(reviews3.map((p) => adminGet(p.netns, '/stats?filter=^listener.0.0.0.0_15006.ssl.handshake$')))
     expect(handshakes.join('\n')).toMatch(/: [1-9]/)
-    failoverAt = failedAt
   }, 120_000)
 
   it('demo heal → traffic returns to kind2 once the base ejection time (2 min) is over, not before', async () => {

@@ -21,7 +21,9 @@ With --dataplane (Linux, root) every bookinfo pod and ingress gateway of the wor
 network namespace at the pod's IP (a gateway also at its load-balancer address), joined to the host by a veth
 pair, with Istio's traffic capture, a small app on the pod's port that answers with its identity, a real Envoy
 (uid 1337) and a SPIFFE workload certificate from the cluster's cacerts (or the cluster's own CA). Drive it with
-demo traffic, demo fail and demo heal; demo down removes every namespace, link and process it made.`
+demo traffic, demo fail and demo heal; demo down removes every namespace, link and process it made. Each Envoy runs
+the config Istio's own generator makes from its cluster's objects (a stand-in for istiod that keeps it current), so
+--dataplane needs \`npm run tools\` (the xDS oracle and Envoy), not only \`npm run tools:demo\`.`
   static override examples = [
     '$ kubectl smh demo up',
     '$ kubectl smh demo up --walkthrough',
