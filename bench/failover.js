@@ -22,9 +22,11 @@
 // also on failure or Ctrl-C (`demo down`: namespaces, links, Envoys, apps, the stand-in, the control planes).
 import {spawn} from 'node:child_process'
 import {mkdtempSync, readFileSync, rmSync, statSync} from 'node:fs'
-import {cpus, loadavg, tmpdir} from 'node:os'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+
+import {machineLoad, median} from './support.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const args = process.argv.slice(2)
@@ -32,14 +34,8 @@ const opt = (name, dflt) => (args.includes(name) ? Number(args[args.indexOf(name
 const runs = opt('--runs', 5)
 const rate = opt('--rate', 50)
 const explain = !args.includes('--no-explain')
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = Math.floor(s.length / 2)
-  return s.length === 0 ? NaN : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
-}
 const spread = (xs) => `median ${median(xs).toFixed(0)}, min ${Math.min(...xs).toFixed(0)}, max ${Math.max(...xs).toFixed(0)}`
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-const load = () => loadavg().map((l) => l.toFixed(1)).join(' ')
 
 if (process.getuid?.() !== 0) {
   console.log('failover: skipped (the data plane needs root: sudo flock /tmp/smh-dataplane.lock node bench/failover.js)')
@@ -161,7 +157,7 @@ async function failoverRuns(label, n) {
     const s1 = await ppStats()
     r.stats = Object.fromEntries(Object.keys(s1).map((k) => [k, s1[k] - s0[k]]))
     results.push(r)
-    console.log(`  ${label} run ${i + 1}: first kind3 answer ${r.firstMs} ms, all from kind3 from ${r.allMs} ms; ${r.errors} errors (${JSON.stringify(r.byWho)}); ${r.settled} answers after, all kind3${r.beforeOk ? '' : '; NOT all kind2 before the failure'}; load ${load()}`)
+    console.log(`  ${label} run ${i + 1}: first kind3 answer ${r.firstMs} ms, all from kind3 from ${r.allMs} ms; ${r.errors} errors (${JSON.stringify(r.byWho)}); ${r.settled} answers after, all kind3${r.beforeOk ? '' : '; NOT all kind2 before the failure'}; ${machineLoad()}`)
     console.log(`      503s at ms:pod ${r.sequence}`)
     console.log(`      productpage's Envoy: ${Object.entries(r.stats).map(([k, v]) => `${k} ${v}`).join(', ')}`)
   }
@@ -231,7 +227,7 @@ async function deliveryRuns(n) {
       spread: last - Math.min(...all.map((a) => a.applied)),
     }
     rows.push(row)
-    console.log(`  run ${i + 1} (${value}): sync ${row.sync} ms; every Envoy on the new config ${row.delivery} ms after sync returned. Generations (ms after sync returned): ${Object.entries(gens).map(([c, g]) => `${c} ${at(g.start)} → ${at(g.end)} (${g.proxies} proxies)`).join(', ')}; file written → Envoy took it median ${row.reload.toFixed(0)} ms; first to last Envoy ${row.spread} ms; load ${load()}`)
+    console.log(`  run ${i + 1} (${value}): sync ${row.sync} ms; every Envoy on the new config ${row.delivery} ms after sync returned. Generations (ms after sync returned): ${Object.entries(gens).map(([c, g]) => `${c} ${at(g.start)} → ${at(g.end)} (${g.proxies} proxies)`).join(', ')}; file written → Envoy took it median ${row.reload.toFixed(0)} ms; first to last Envoy ${row.spread} ms; ${machineLoad()}`)
   }
   const pick = (k) => rows.map((r) => r[k])
   console.log(`  delivery after sync returned: ${spread(pick('delivery'))} ms (${n} runs). Of it: the stand-in's poll (every 2 s) starts the last generation ${spread(pick('firstGeneration'))} ms after sync returned; Istio's generator ~${median(pick('perProxy')).toFixed(0)} ms per proxy, proxies and clusters one after the other; file write → Envoy took it ${spread(pick('reload'))} ms; sync itself ${spread(pick('sync'))} ms`)
@@ -239,7 +235,7 @@ async function deliveryRuns(n) {
 
 // ---------------------------------------------------------------------------------------------------------------
 try {
-  console.log(`failover on the demo's data plane (Envoy 1.40, Istio's generated config); ${cpus().length} cores, load ${load()}`)
+  console.log(`failover on the demo's data plane (Envoy 1.40, Istio's generated config); ${machineLoad()}`)
   const setup = Date.now()
   const up = await must(['demo', 'up', '--dataplane'])
   if (!up.stderr.includes('istiod stand-in watching')) throw new Error(`demo up --dataplane: no istiod stand-in: ${up.stderr}`)

@@ -5,6 +5,7 @@ import {cpus, loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 export const median = (xs) => {
+  if (xs.length === 0) return Number.NaN
   const s = [...xs].sort((a, b) => a - b)
   const m = Math.floor(s.length / 2)
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
