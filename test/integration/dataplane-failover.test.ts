@@ -14,10 +14,10 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {adminGet, readDataPlaneState, type DataPlaneState} from '../../src/dataplane/index.js'
-import {envoyAccepts} from '../../src/dataplane/envoy.js'
 import {readIstiodStatus, waitForGeneration} from '../../src/dataplane/istiod.js'
 import {dataPlaneDir, demoFail, demoHeal, demoTraffic} from '../../src/services/demo/dataplane.js'
 import {runCli} from '../support/cli.js'
+import {allAccepted} from '../support/dataplane.js'
 
 const ROOT = process.getuid?.() === 0
 const demoDir = mkdtempSync(join(tmpdir(), 'smh-failover-'))
@@ -28,22 +28,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 let state: DataPlaneState
 let failoverAt = 0
 const pids = () => Object.fromEntries(state.pods.map((p) => [`${p.cluster}/${p.name}`, p.proxy?.pid]))
-
-/** Until every Envoy accepts its whole config (nothing rejected, nothing warming), or throws with the problems. */
-async function allAccepted(timeoutMs = 90_000): Promise<void> {
-  const end = Date.now() + timeoutMs
-  let problems: string[] = []
-  for (;;) {
-    problems = []
-    for (const p of state.pods) {
-      const verdict = await envoyAccepts('http://127.0.0.1:15000', {get: (path) => adminGet(p.netns, path)}).catch((e: Error) => ({accepted: false, problems: [e.message]}))
-      if (!verdict.accepted) problems.push(`${p.cluster}/${p.name}: ${verdict.problems.join('; ')}`)
-    }
-    if (problems.length === 0) return
-    if (Date.now() > end) throw new Error(`Envoys that did not accept their config:\n${problems.join('\n')}`)
-    await sleep(1000)
-  }
-}
 
 describe('seed failover proven by requests, on Istio-generated config (istiod stand-in, file-based xDS)', () => {
   beforeAll(async () => {
@@ -59,7 +43,7 @@ describe('seed failover proven by requests, on Istio-generated config (istiod st
   }, 120_000)
 
   it('every Envoy runs on Istio-generated config and accepts it', async () => {
-    await allAccepted()
+    await allAccepted(state)
     // Istio's names, not the minimal config's: the productpage sidecar has Istio's outbound clusters and listeners.
     const pp = state.pods.find((p) => p.cluster === 'kind2' && p.deployment === 'productpage-v1')!
     const dump = JSON.parse(await adminGet(pp.netns, '/config_dump?resource=dynamic_active_clusters'))
@@ -86,7 +70,7 @@ describe('seed failover proven by requests, on Istio-generated config (istiod st
       if (s === last) break
       last = s
     }
-    await allAccepted()
+    await allAccepted(state)
     const pp = state.pods.find((p) => p.cluster === 'kind2' && p.deployment === 'productpage-v1')!
     const dump = JSON.parse(await adminGet(pp.netns, '/config_dump?resource=dynamic_active_clusters'))
     expect(dump.configs.map((c: any) => c.cluster.name)).toContain('outbound|9080||reviews-failover.default.global')
