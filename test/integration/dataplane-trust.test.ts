@@ -130,7 +130,10 @@ describe('the trust is real: cross-cluster calls need the shared root and the ac
     expect(result.by.map((b) => b.cluster)).toEqual(['-'])
     for (const a of result.answers) expect(a.error).toMatch(/^upstream connect error or disconnect\/reset before headers/)
     expect(client['ssl.fail_verify_error'] ?? 0).toBeGreaterThanOrEqual(20) // kind3's certificate does not chain to kind2's root
+    // Response flags UF and URX in counters: each connect failed (upstream_cx_connect_fail), Istio's two retries on
+    // connect-failure followed and the last one gave up (upstream_rq_retry_limit_exceeded).
     expect(client['upstream_cx_connect_fail'] ?? 0).toBeGreaterThanOrEqual(20)
+    expect(client['upstream_rq_retry_limit_exceeded'] ?? 0).toBe(20)
     expect(client['ssl.handshake'] ?? 0).toBe(0)
     expect(gw).toBeGreaterThanOrEqual(20) // it did reach kind3's east-west gateway (SNI passthrough) ...
     expect(server['ssl.handshake'] ?? 0).toBe(0) // ... and kind3's reviews, where no handshake completed
@@ -170,6 +173,7 @@ describe('the trust is real: cross-cluster calls need the shared root and the ac
     expect(server['ssl.fail_verify_san'] ?? 0).toBeGreaterThanOrEqual(20) // kind3's sidecar refused spiffe://kind2/...
     expect(client['ssl.fail_verify_error'] ?? 0).toBe(0) // kind2 accepted kind3's certificate: same root
     expect(client['ssl.handshake'] ?? 0).toBeGreaterThanOrEqual(20) // TLS 1.3: the client is done before the server refuses it
+    expect(client['ssl.connection_error'] ?? 0).toBeGreaterThanOrEqual(20) // ... and then gets the server's alert
   }, 240_000)
 
   it("kubectl smh sync merges kind2 into kind3's trustDomainAliases, and the call is answered by kind3's reviews", async () => {
