@@ -30,21 +30,17 @@ export async function allAccepted(state: DataPlaneState, timeoutMs = 90_000): Pr
 }
 
 /**
- * Until the istiod stand-in has finished two rounds after this call: the second began after the first ended, so
- * it read the clusters' objects as they are now (whatever a sync just wrote) and wrote every proxy's files. A
- * cluster whose objects did not change gets no new generation, so generations alone cannot tell.
+ * Until the istiod stand-in has finished a round that began after this call: that round read the clusters' objects
+ * as they are now (whatever a sync just wrote) and wrote every proxy's files. A cluster whose objects did not change
+ * gets no new generation, so generations alone cannot tell.
  */
 export async function standInCaughtUp(dir: string, timeoutMs = 120_000): Promise<void> {
+  const since = new Date().toISOString()
   const end = Date.now() + timeoutMs
-  let seen = readIstiodStatus(dir)?.updatedAt
-  for (let rounds = 0; rounds < 2;) {
-    if (Date.now() > end) throw new Error(`the istiod stand-in did not finish two rounds within ${timeoutMs / 1000}s (see ${dir}/istiod.log)`)
+  for (;;) {
+    const started = readIstiodStatus(dir)?.roundStartedAt
+    if (started && started > since) return
+    if (Date.now() > end) throw new Error(`the istiod stand-in did not finish a round within ${timeoutMs / 1000}s (see ${dir}/istiod.log)`)
     await sleep(250)
-    const now = readIstiodStatus(dir)?.updatedAt
-    if (now !== seen) {
-      rounds++
-      seen = now
-    }
   }
 }
-
