@@ -90,6 +90,11 @@ export interface Acceptance {
   stats: Record<string, number>
   /** Clusters and listeners still warming, by name (from /config_dump). */
   warming: {clusters: string[]; listeners: string[]}
+  /**
+   * DNS clusters (STRICT_DNS, LOGICAL_DNS) whose name resolution failed, with how often: for them Envoy counts a
+   * failed lookup as `update_failure`, which says nothing about the config (Envoy took it). Not a problem; listed.
+   */
+  dnsFailures: Record<string, number>
 }
 
 export interface AcceptsOptions {
@@ -102,7 +107,8 @@ export interface AcceptsOptions {
 /**
  * Whether a running Envoy accepted its whole config, from its admin API (`adminUrl`, e.g. http://127.0.0.1:15000):
  * every `*.update_rejected` and `*.update_failure` is 0 (LDS, CDS, each cluster's EDS, each RDS, each SDS secret; they
- * count since Envoy started, so one bad file leaves a mark even after a good one replaced it), no cluster or listener
+ * count since Envoy started, so one bad file leaves a mark even after a good one replaced it; a DNS cluster's
+ * `update_failure` is a failed name lookup, not a refused config: listed in `dnsFailures` instead), no cluster or listener
  * warming (`cluster_manager.warming_clusters`, `listener_manager.total_listeners_warming`, /config_dump),
  * `listener_manager.listener_create_failure` is 0 (e.g. a port already taken), and LDS and CDS succeeded at least once.
  */
@@ -121,7 +127,23 @@ export async function envoyAccepts(adminUrl: string, opts: AcceptsOptions = {}):
   }
   const problems: string[] = []
   const picked: Record<string, number> = {}
+  const dump = JSON.parse(await get('/config_dump')) as {configs?: EnvoyObject[]}
+  // Istio names each cluster's stats `<name>;` (its alt_stat_name); both spellings are matched.
+  const dnsClusters = new Set<string>()
+  for (const c of dump.configs ?? []) {
+    for (const a of [...(c.static_clusters ?? []), ...(c.dynamic_active_clusters ?? [])]) {
+      if (a.cluster?.type === 'STRICT_DNS' || a.cluster?.type === 'LOGICAL_DNS') {
+        dnsClusters.add(`cluster.${a.cluster.name}.update_failure`)
+        dnsClusters.add(`cluster.${a.cluster.alt_stat_name ?? a.cluster.name}.update_failure`)
+      }
+    }
+  }
+  const dnsFailures: Record<string, number> = {}
   for (const [name, value] of Object.entries(stats)) {
+    if (dnsClusters.has(name)) {
+      if (value > 0) dnsFailures[name.replace(/^cluster\./, '').replace(/;?\.update_failure$/, '')] = value
+      continue
+    }
     if (/\.update_(rejected|failure)$/.test(name) || /^(listener_manager\.(lds\.update_success|total_listeners_warming|listener_create_failure|total_listeners_active)|cluster_manager\.(cds\.update_success|warming_clusters|active_clusters))$/.test(name)) picked[name] = value
     // update_rejected: Envoy parsed the update and refused it; update_failure: it could not fetch or parse it (for
     // file-based xDS, a file it cannot read, or an Any whose @type it does not know).
@@ -138,7 +160,6 @@ export async function envoyAccepts(adminUrl: string, opts: AcceptsOptions = {}):
     must('listener_manager.lds.update_success', (v) => v > 0, 'no listener update applied')
     must('cluster_manager.cds.update_success', (v) => v > 0, 'no cluster update applied')
   }
-  const dump = JSON.parse(await get('/config_dump')) as {configs?: EnvoyObject[]}
   const warming = {clusters: [] as string[], listeners: [] as string[]}
   for (const c of dump.configs ?? []) {
     for (const w of c.dynamic_warming_clusters ?? []) warming.clusters.push(w.cluster?.name ?? '?')
@@ -147,7 +168,7 @@ export async function envoyAccepts(adminUrl: string, opts: AcceptsOptions = {}):
   }
   for (const n of warming.clusters) problems.push(`cluster ${n} warming`)
   for (const n of warming.listeners) problems.push(`listener ${n} warming`)
-  return {accepted: problems.length === 0, problems, stats: picked, warming}
+  return {accepted: problems.length === 0, problems, stats: picked, warming, dnsFailures}
 }
 
 /** What an Envoy build knows (from its admin /server_info: node.extensions), to check envoy-extensions.ts is current. */

@@ -231,6 +231,8 @@ export const ISTIOD_STATUS = 'istiod.json'
 export interface IstiodStatus {
   pid: number
   updatedAt: string
+  /** When the round that wrote this status began: it read every cluster's objects after that moment. */
+  roundStartedAt?: string
   clusters: Record<string, {generation: number; at: string; proxies: number; written: number; ms: number; errors: string[]; failed?: string}>
 }
 
@@ -267,6 +269,7 @@ export async function runIstiodLoop(dir: string, options: {intervalMs?: number; 
     renameSync(join(dir, `.${ISTIOD_STATUS}.tmp`), join(dir, ISTIOD_STATUS))
   }
   for (;;) {
+    const roundStartedAt = new Date().toISOString()
     const state = readDataPlaneState(dir) as LoopState | undefined
     if (!state) {
       log(`no data plane in ${dir}: stopping`)
@@ -309,6 +312,7 @@ export async function runIstiodLoop(dir: string, options: {intervalMs?: number; 
         log(`${cluster}: ${failed}`)
       }
     }
+    status.roundStartedAt = roundStartedAt
     writeStatus()
     await sleep(options.intervalMs ?? 2000)
   }

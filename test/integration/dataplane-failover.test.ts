@@ -16,11 +16,11 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {adminGet, readDataPlaneState, type DataPlaneState} from '../../src/dataplane/index.js'
-import {envoyAccepts} from '../../src/dataplane/envoy.js'
 import {readIstiodStatus, waitForGeneration} from '../../src/dataplane/istiod.js'
 import type {Simulation} from '../../src/observe/simulate.js'
 import {dataPlaneDir, demoFail, demoHeal, demoTraffic} from '../../src/services/demo/dataplane.js'
 import {runCli} from '../support/cli.js'
+import {allAccepted} from '../support/dataplane.js'
 
 const ROOT = process.getuid?.() === 0
 const demoDir = mkdtempSync(join(tmpdir(), 'smh-failover-'))
@@ -57,22 +57,6 @@ function podsBehind(service: string): {names: Set<string>; versions: Set<string>
   return {names: new Set(pods.map((p) => p.name)), versions: new Set(pods.map((p) => p.version))}
 }
 
-/** Until every Envoy accepts its whole config (nothing rejected, nothing warming), or throws with the problems. */
-async function allAccepted(timeoutMs = 90_000): Promise<void> {
-  const end = Date.now() + timeoutMs
-  let problems: string[] = []
-  for (;;) {
-    problems = []
-    for (const p of state.pods) {
-      const verdict = await envoyAccepts('http://127.0.0.1:15000', {get: (path) => adminGet(p.netns, path)}).catch((e: Error) => ({accepted: false, problems: [e.message]}))
-      if (!verdict.accepted) problems.push(`${p.cluster}/${p.name}: ${verdict.problems.join('; ')}`)
-    }
-    if (problems.length === 0) return
-    if (Date.now() > end) throw new Error(`Envoys that did not accept their config:\n${problems.join('\n')}`)
-    await sleep(1000)
-  }
-}
-
 describe('seed failover proven by requests, on Istio-generated config (istiod stand-in, file-based xDS)', () => {
   beforeAll(async () => {
     if (!ROOT) throw new Error('the data plane tests need root (network namespaces, veth pairs, iptables): run the integration suite as root, as CI does')
@@ -87,7 +71,7 @@ describe('seed failover proven by requests, on Istio-generated config (istiod st
   }, 120_000)
 
   it('every Envoy runs on Istio-generated config and accepts it', async () => {
-    await allAccepted()
+    await allAccepted(state)
     // Istio's names, not the minimal config's: the productpage sidecar has Istio's outbound clusters and listeners.
     const pp = state.pods.find((p) => p.cluster === 'kind2' && p.deployment === 'productpage-v1')!
     const dump = JSON.parse(await adminGet(pp.netns, '/config_dump?resource=dynamic_active_clusters'))
@@ -114,7 +98,7 @@ describe('seed failover proven by requests, on Istio-generated config (istiod st
       if (s === last) break
       last = s
     }
-    await allAccepted()
+    await allAccepted(state)
     const pp = state.pods.find((p) => p.cluster === 'kind2' && p.deployment === 'productpage-v1')!
     const dump = JSON.parse(await adminGet(pp.netns, '/config_dump?resource=dynamic_active_clusters'))
     expect(dump.configs.map((c: any) => c.cluster.name)).toContain('outbound|9080||reviews-failover.default.global')
