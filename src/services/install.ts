@@ -2,7 +2,7 @@
  * `install` / `uninstall`: the SMH CRDs and the service-mesh-hub namespace on the management cluster, nothing that
  * runs (DESIGN.md §2).
  */
-import {crdManifests} from '../api/crds.js'
+import {type CustomResourceDefinition, crdManifests} from '../api/crds.js'
 import {KIND_SCHEMAS} from '../api/schema.js'
 import {SMH_NAMESPACE} from '../api/types.js'
 import {SmhError, UsageError} from '../errors.js'
@@ -35,7 +35,7 @@ export async function install(mgmt: ClusterClient): Promise<InstallResult> {
     for (const crd of crdManifests()) {
       for (;;) {
         const current = await mgmt.objects.read<{apiVersion: string; kind: string; metadata: {name: string}; status?: {conditions?: {type: string; status: string}[]}}>(crd as never)
-        if (current.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) break
+        if (current.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') && await discoverable(mgmt, crd)) break
         if (Date.now() > deadline) throw new SmhError(`cluster "${mgmt.context}": CRD ${crd.metadata.name} is not Established after ${ESTABLISH_TIMEOUT_MS / 1000}s: see kubectl get crd ${crd.metadata.name} -o yaml`)
         await new Promise((resolve) => setTimeout(resolve, 200))
       }
@@ -44,6 +44,20 @@ export async function install(mgmt: ClusterClient): Promise<InstallResult> {
     throw mgmt.error(error)
   }
   return {context: mgmt.context, objects}
+}
+
+/**
+ * The CRD's group/version discovery lists it. The API server updates discovery apart from the Established condition,
+ * a moment later; clients (client-node, kubectl) find a kind's resource through discovery, so until then they get 404.
+ */
+async function discoverable(mgmt: ClusterClient, crd: CustomResourceDefinition): Promise<boolean> {
+  const version = crd.spec.versions[0].name
+  try {
+    const list = JSON.parse(await mgmt.objects.getText(`/apis/${crd.spec.group}/${version}`)) as {resources?: {name: string}[]}
+    return (list.resources ?? []).some((r) => r.name === crd.spec.names.plural)
+  } catch {
+    return false
+  }
 }
 
 export interface UninstallResult {

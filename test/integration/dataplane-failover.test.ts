@@ -20,7 +20,7 @@ import {readIstiodStatus, waitForGeneration} from '../../src/dataplane/istiod.js
 import type {Simulation} from '../../src/observe/simulate.js'
 import {dataPlaneDir, demoFail, demoHeal, demoTraffic} from '../../src/services/demo/dataplane.js'
 import {runCli} from '../support/cli.js'
-import {allAccepted} from '../support/dataplane.js'
+import {allAccepted, certificatesFromCacerts, generationsNow} from '../support/dataplane.js'
 
 const ROOT = process.getuid?.() === 0
 const demoDir = mkdtempSync(join(tmpdir(), 'smh-failover-'))
@@ -80,24 +80,15 @@ describe('seed failover proven by requests, on Istio-generated config (istiod st
 
   it('the seed walkthrough (a sync) reaches the running Envoys without restarting them', async () => {
     const before = pids()
-    const generations = Object.fromEntries(Object.entries(readIstiodStatus(dir)!.clusters).map(([c, s]) => [c, s.generation]))
+    const generations = generationsNow(dir)
     const started = Date.now()
     const wt = await cli(['demo', 'up', '--walkthrough'])
     expect(wt.code, wt.stderr).toBe(0)
     // The loop sees the new objects (and the workload certificates renewed under the virtual mesh's root).
     await waitForGeneration(dir, ['kind2', 'kind3'], generations)
     // The stand-in renews the workload certificates under the virtual mesh's intermediates (as istiod's CA would).
-    for (let i = 0; i < 60 && Object.values(readDataPlaneState(dir)!.cas).some((c) => c.source !== 'cacerts'); i++) await sleep(1000)
-    state = readDataPlaneState(dir)!
+    state = await certificatesFromCacerts(dir)
     expect(Object.values(state.cas).map((c) => c.source)).toEqual(['cacerts', 'cacerts'])
-    // Let it settle: a last generation after the certificates were renewed.
-    let last = ''
-    for (let i = 0; i < 60; i++) {
-      await sleep(2000)
-      const s = JSON.stringify(Object.values(readIstiodStatus(dir)!.clusters).map((c) => c.generation))
-      if (s === last) break
-      last = s
-    }
     await allAccepted(state)
     const pp = state.pods.find((p) => p.cluster === 'kind2' && p.deployment === 'productpage-v1')!
     const dump = JSON.parse(await adminGet(pp.netns, '/config_dump?resource=dynamic_active_clusters'))

@@ -19,12 +19,12 @@ import {parseAllDocuments} from 'yaml'
 
 import {binaryPath} from '../../src/controlplane/binaries.js'
 import {envoyStats, readDataPlaneState, type DataPlaneState} from '../../src/dataplane/index.js'
-import {readIstiodStatus, waitForGeneration} from '../../src/dataplane/istiod.js'
+import {readIstiodStatus} from '../../src/dataplane/istiod.js'
 import {dataPlaneDir, demoTraffic} from '../../src/services/demo/dataplane.js'
 import {deleteResource} from '../../src/services/resources.js'
 import {managementClient} from '../../src/services/management.js'
 import {runCli} from '../support/cli.js'
-import {allAccepted, standInCaughtUp} from '../support/dataplane.js'
+import {allAccepted, dataPlaneUp, standInCaughtUp} from '../support/dataplane.js'
 import {FIXTURE_SNAPSHOTS, type GoldenCase, goldenCases} from '../support/golden.js'
 
 const ROOT = process.getuid?.() === 0
@@ -64,15 +64,7 @@ const findings: string[] = []
 describe('every golden case with traffic runs on the live Envoys: every Envoy accepts its whole config', () => {
   beforeAll(async () => {
     if (!ROOT) throw new Error('the data plane tests need root (network namespaces, veth pairs, iptables): run the integration suite as root, as CI does')
-    const up = await cli(['demo', 'up', '--dataplane', '-o', 'json'])
-    expect(up.code, up.stderr).toBe(0)
-    kubeconfig = JSON.parse(up.stdout).kubeconfig
-    state = readDataPlaneState(dir)!
-    await waitForGeneration(dir, ['kind2', 'kind3'])
-    for (const args of [['install'], ['register', 'cluster', 'kind2', '--remote-context', 'kind2'], ['register', 'cluster', 'kind3', '--remote-context', 'kind3']]) {
-      const r = await smh(args)
-      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0)
-    }
+    ;({state, kubeconfig} = await dataPlaneUp(cli, dir, {register: true}))
     await standInCaughtUp(dir)
     await allAccepted(state)
   }, 400_000)

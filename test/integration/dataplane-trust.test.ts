@@ -23,10 +23,9 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {binaryPath} from '../../src/controlplane/binaries.js'
 import {adminGet, envoyStats, readDataPlaneState, type DataPlaneState} from '../../src/dataplane/index.js'
-import {waitForGeneration} from '../../src/dataplane/istiod.js'
 import {dataPlaneDir, demoTraffic} from '../../src/services/demo/dataplane.js'
 import {runCli} from '../support/cli.js'
-import {allAccepted, standInCaughtUp} from '../support/dataplane.js'
+import {allAccepted, dataPlaneUp, standInCaughtUp} from '../support/dataplane.js'
 import {GOLDEN_DIR} from '../support/golden.js'
 
 const ROOT = process.getuid?.() === 0
@@ -89,15 +88,7 @@ const diff = (after: Record<string, number>, before: Record<string, number>) =>
 describe('the trust is real: cross-cluster calls need the shared root and the accepted trust domain', () => {
   beforeAll(async () => {
     if (!ROOT) throw new Error('the data plane tests need root (network namespaces, veth pairs, iptables): run the integration suite as root, as CI does')
-    const up = await cli(['demo', 'up', '--dataplane', '-o', 'json'])
-    expect(up.code, up.stderr).toBe(0)
-    kubeconfig = JSON.parse(up.stdout).kubeconfig
-    state = readDataPlaneState(dir)!
-    await waitForGeneration(dir, ['kind2', 'kind3'])
-    for (const args of [['install'], ['register', 'cluster', 'kind2', '--remote-context', 'kind2'], ['register', 'cluster', 'kind3', '--remote-context', 'kind3']]) {
-      const r = await smh(args)
-      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0)
-    }
+    ;({state, kubeconfig} = await dataPlaneUp(cli, dir, {register: true}))
   }, 400_000)
   afterAll(async () => {
     if (ROOT) await cli(['demo', 'down'])

@@ -20,14 +20,14 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {requireBinary} from '../../src/controlplane/binaries.js'
-import {readDataPlaneState, type DataPlaneState, type RunningPod} from '../../src/dataplane/index.js'
-import {readIstiodStatus, waitForGeneration} from '../../src/dataplane/istiod.js'
+import {type DataPlaneState, type RunningPod} from '../../src/dataplane/index.js'
 import {SmhError} from '../../src/errors.js'
 import {metricMatcher, STATS_METRICS} from '../../src/observe/prometheus.js'
 import type {Sample} from '../../src/observe/stats-samples.js'
 import {dataPlaneDir} from '../../src/services/demo/dataplane.js'
 import {readPrometheusSamples} from '../../src/services/stats-prometheus.js'
 import {runCli} from '../support/cli.js'
+import {dataPlaneUp, walkthroughOnDataPlane} from '../support/dataplane.js'
 import {parseExposition} from '../../src/observe/exposition.js'
 
 const ROOT = process.getuid?.() === 0
@@ -83,24 +83,8 @@ describe("stats --prometheus-url against Debian's Prometheus scraping the demo's
   beforeAll(async () => {
     if (!ROOT) throw new Error('the data plane tests need root (network namespaces, veth pairs, iptables): run the integration suite as root, as CI does')
     const binary = requireBinary('prometheus')
-    const up = await cli(['demo', 'up', '--dataplane'])
-    expect(up.code, up.stderr).toBe(0)
-    state = readDataPlaneState(dir)!
-    await waitForGeneration(dir, ['kind2', 'kind3'])
-    const generations = Object.fromEntries(Object.entries(readIstiodStatus(dir)!.clusters).map(([c, s]) => [c, s.generation]))
-    const wt = await cli(['demo', 'up', '--walkthrough'])
-    expect(wt.code, wt.stderr).toBe(0)
-    await waitForGeneration(dir, ['kind2', 'kind3'], generations)
-    // The stand-in renews the workload certificates under the virtual mesh's intermediates; let the config settle.
-    for (let i = 0; i < 60 && Object.values(readDataPlaneState(dir)!.cas).some((c) => c.source !== 'cacerts'); i++) await sleep(1000)
-    let last = ''
-    for (let i = 0; i < 60; i++) {
-      await sleep(2000)
-      const s = JSON.stringify(Object.values(readIstiodStatus(dir)!.clusters).map((c) => c.generation))
-      if (s === last) break
-      last = s
-    }
-    state = readDataPlaneState(dir)!
+    await dataPlaneUp(cli, dir)
+    state = await walkthroughOnDataPlane(cli, dir)
 
     // Debian's Prometheus: its own data folder, localhost only, every Envoy a static target with its pod's labels.
     const port = await freePort()

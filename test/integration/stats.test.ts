@@ -12,12 +12,12 @@ import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {readDataPlaneState, type DataPlaneState} from '../../src/dataplane/index.js'
-import {readIstiodStatus, waitForGeneration} from '../../src/dataplane/istiod.js'
+import type {DataPlaneState} from '../../src/dataplane/index.js'
 import type {StatsRow} from '../../src/observe/stats.js'
 import {dataPlaneDir, demoFail, demoTraffic} from '../../src/services/demo/dataplane.js'
 import type {StatsReading} from '../../src/services/stats.js'
 import {RUN_JS, runCli} from '../support/cli.js'
+import {dataPlaneUp, walkthroughOnDataPlane} from '../support/dataplane.js'
 
 const ROOT = process.getuid?.() === 0
 const demoDir = mkdtempSync(join(tmpdir(), 'smh-stats-'))
@@ -46,27 +46,8 @@ const asTable = (r: StatsRow) => [String(r.requests), r.code || '-', r.sourcePri
 describe('kubectl smh stats on the demo data plane (real Envoys, read through the API servers)', () => {
   beforeAll(async () => {
     if (!ROOT) throw new Error('the data plane tests need root (network namespaces, veth pairs, iptables): run the integration suite as root, as CI does')
-    const up = await cli(['demo', 'up', '--dataplane'])
-    expect(up.code, up.stderr).toBe(0)
-    await waitForGeneration(dir, ['kind2', 'kind3'])
-    const generations = Object.fromEntries(Object.entries(readIstiodStatus(dir)!.clusters).map(([c, s]) => [c, s.generation]))
-    // Run again it changes nothing; retried because an API server can 404 a CRD for a moment after it is Established.
-    let walkthrough = await cli(['demo', 'up', '--walkthrough'])
-    for (let i = 0; i < 3 && walkthrough.code !== 0; i++) {
-      await sleep(3000)
-      walkthrough = await cli(['demo', 'up', '--walkthrough'])
-    }
-    expect(walkthrough.code, walkthrough.stderr).toBe(0)
-    await waitForGeneration(dir, ['kind2', 'kind3'], generations)
-    for (let i = 0; i < 60 && Object.values(readDataPlaneState(dir)!.cas).some((c) => c.source !== 'cacerts'); i++) await sleep(1000)
-    let last = ''
-    for (let i = 0; i < 60; i++) {
-      await sleep(2000)
-      const now = JSON.stringify(Object.values(readIstiodStatus(dir)!.clusters).map((c) => c.generation))
-      if (now === last) break
-      last = now
-    }
-    state = readDataPlaneState(dir)!
+    await dataPlaneUp(cli, dir)
+    state = await walkthroughOnDataPlane(cli, dir)
   }, 400_000)
   afterAll(async () => {
     if (ROOT) await cli(['demo', 'down'])
