@@ -13,13 +13,13 @@
  */
 import {type ChildProcess, spawn} from 'node:child_process'
 import {mkdtempSync, openSync, rmSync, writeFileSync} from 'node:fs'
-import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {requireBinary} from '../../src/controlplane/binaries.js'
+import {freePort} from '../../src/controlplane/processes.js'
 import {type DataPlaneState, type RunningPod} from '../../src/dataplane/index.js'
 import {SmhError} from '../../src/errors.js'
 import {metricMatcher, STATS_METRICS} from '../../src/observe/prometheus.js'
@@ -42,14 +42,6 @@ let state: DataPlaneState
 let prometheus: ChildProcess | undefined
 let promUrl = ''
 let promLog = ''
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const {port} = server.address() as {port: number}
-  await new Promise((r) => server.close(r))
-  return port
-}
 
 /** The pod's own `/stats/prometheus` (port 15090 at its pod address, as Prometheus reads it), parsed: the stats metrics. */
 async function direct(pod: RunningPod): Promise<Sample[]> {

@@ -7,17 +7,12 @@ import {createServer} from 'node:net'
 import {describe, expect, it} from 'vitest'
 
 import {binaryPath, requireBinary, toolVersions} from '../../../src/controlplane/binaries.js'
+import {freePort} from '../../../src/controlplane/processes.js'
 import {SmhError, UsageError} from '../../../src/errors.js'
 import {prometheusEndpoint, readPrometheusSamples} from '../../../src/services/stats-prometheus.js'
 
 /** A port nothing listens on: bound, then closed. */
-async function closedPort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const {port} = server.address() as {port: number}
-  await new Promise((r) => server.close(r))
-  return port
-}
+const closedPort = freePort
 
 describe('--prometheus-url', () => {
   it("is the server's base URL, with or without a path prefix; a copied API or UI URL is taken back to it", () => {
