@@ -24,7 +24,7 @@ import {dataPlaneDir, demoTraffic} from '../../src/services/demo/dataplane.js'
 import {deleteResource} from '../../src/services/resources.js'
 import {managementClient} from '../../src/services/management.js'
 import {runCli} from '../support/cli.js'
-import {allAccepted, dataPlaneUp, standInCaughtUp} from '../support/dataplane.js'
+import {allAccepted, dataPlaneUp, generationsNow, standInCaughtUp} from '../support/dataplane.js'
 import {FIXTURE_SNAPSHOTS, type GoldenCase, goldenCases} from '../support/golden.js'
 
 const ROOT = process.getuid?.() === 0
@@ -97,7 +97,7 @@ describe('every golden case with traffic runs on the live Envoys: every Envoy ac
     }
     previous = c
     const before = await updates()
-    const generations = Object.fromEntries(Object.entries(readIstiodStatus(dir)!.clusters).map(([k, s]) => [k, s.generation]))
+    const generations = generationsNow(dir)
     let how = 'kubectl smh apply -f'
     const applied = await smh(['apply', ...c.inputs.flatMap((f) => ['-f', f])])
     if (applied.code === 2) {
