@@ -36,7 +36,7 @@ export async function install(mgmt: ClusterClient): Promise<InstallResult> {
       for (;;) {
         const current = await mgmt.objects.read<{apiVersion: string; kind: string; metadata: {name: string}; status?: {conditions?: {type: string; status: string}[]}}>(crd as never)
         if (current.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') && await discoverable(mgmt, crd)) break
-        if (Date.now() > deadline) throw new SmhError(`cluster "${mgmt.context}": CRD ${crd.metadata.name} is not Established after ${ESTABLISH_TIMEOUT_MS / 1000}s: see kubectl get crd ${crd.metadata.name} -o yaml`)
+        if (Date.now() > deadline) throw new SmhError(`cluster "${mgmt.context}": CRD ${crd.metadata.name} is not Established and served (in API discovery) after ${ESTABLISH_TIMEOUT_MS / 1000}s: see kubectl get crd ${crd.metadata.name} -o yaml and kubectl api-resources --api-group=${crd.spec.group}`)
         await new Promise((resolve) => setTimeout(resolve, 200))
       }
     }
